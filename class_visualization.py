@@ -1,0 +1,179 @@
+"""Class visualisation of the inception5h GoogLeNet (or any frozen classifier graph).
+
+Usage: python class_visualization.py --layer import/softmax2_pre_activation --params_path .
+
+Octaves, background colour and classes come from params.py, which is Python that this tool
+executes (your own file, like a config.py). Images go to <outdir_path>/<layer>/image_<class>.png and
+TensorBoard summaries to <logdir_path>/<layer>.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from absl import flags
+
+HERE = Path(__file__).resolve().parent
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string(
+    "model",
+    "tensorflow_inception_graph.pb",
+    "Frozen GraphDef (.pb): a path, or a file name in --models_dir. The default inception5h "
+    "graph is downloaded there when missing (checksum-verified; set TF_CNNVIS_INCEPTION5H_URL "
+    "to use a mirror).",
+)
+flags.DEFINE_string(
+    "layer",
+    "import/softmax2_pre_activation",
+    "Layer to visualise, with or without 'import/'. A [batch, units] layer maximises the "
+    "logit of each class; a [batch, h, w, channels] layer the mean of each channel.",
+)
+flags.DEFINE_string(
+    "params_path",
+    ".",
+    "Folder holding params.py (or the file itself): octaves, background_color, classes.",
+)
+flags.DEFINE_string("logdir_path", "./Log/Inception5", "Folder for TensorBoard summaries.")
+flags.DEFINE_string("outdir_path", "./Output/Inception5", "Folder for the PNG images.")
+flags.DEFINE_boolean(
+    "use_bilateral",
+    True,
+    "Bilateral filter after every step, sigma from start_sigma to end_sigma of each octave.",
+)
+flags.DEFINE_boolean(
+    "use_tv_bregman",
+    True,
+    "Total-variation denoising (split Bregman, weight 2) at the start of every octave.",
+)
+flags.DEFINE_boolean(
+    "clip_pixels",
+    True,
+    "Keep pixels in [0, 255] after every step. --noclip_pixels reproduces the original, whose "
+    "pixels drift far out of range and whose images fade into a grey ramp.",
+)
+flags.DEFINE_integer(
+    "seed", None, "Seed of the start noise and random shifts (default: random, printed)."
+)
+flags.DEFINE_integer("batch_size", 4, "Classes optimised together.")
+flags.DEFINE_integer(
+    "tile_batch",
+    16,
+    "Most tile images run through the network at once inside a step (bounds memory).",
+)
+flags.DEFINE_float(
+    "input_mean", 117.0, "Subtracted from 0-255 pixels before the graph (inception5h: 117)."
+)
+flags.DEFINE_integer(
+    "tile_size", 224, "Side of the tiles the graph runs on (its input size; inception5h: 224)."
+)
+flags.DEFINE_string(
+    "models_dir", str(HERE / "models"), "Where models are looked up and downloaded to."
+)
+
+HELP_FLAGS = {"-h", "--help", "-help", "--helpshort", "--helpfull"}
+
+
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow with its start-up chatter (CUDA probing, oneDNN) kept off stderr."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _check_flags() -> None:
+    from tf_cnnvis.errors import UserError
+
+    for name, low in (("batch_size", 1), ("tile_batch", 1), ("tile_size", 2)):
+        if getattr(FLAGS, name) < low:
+            raise UserError(f"--{name} must be at least {low}, got {getattr(FLAGS, name)}")
+
+
+def run() -> int:
+    from tf_cnnvis.config import load_params
+    from tf_cnnvis.download import INCEPTION5H_URL, URL_ENV, print_progress, resolve_model
+    from tf_cnnvis.model import FrozenGraphModel
+    from tf_cnnvis.optimize import StepSettings
+    from tf_cnnvis.render import RenderSettings, render_classes
+
+    started = time.perf_counter()
+    _check_flags()
+    params = load_params(FLAGS.params_path)
+    model_path = resolve_model(
+        FLAGS.model,
+        Path(FLAGS.models_dir),
+        url=os.environ.get(URL_ENV) or INCEPTION5H_URL,
+        progress=print_progress,
+    )
+    model = FrozenGraphModel.from_file(
+        model_path, input_mean=FLAGS.input_mean, tile_size=FLAGS.tile_size
+    )
+    layer = model.layer(FLAGS.layer)
+    seed = FLAGS.seed
+    if seed is None:
+        seed = int.from_bytes(os.urandom(4), "little")
+        print(f"seed {seed} (pass --seed {seed} to repeat this run)")
+    settings = RenderSettings(
+        use_bilateral=FLAGS.use_bilateral,
+        use_tv_bregman=FLAGS.use_tv_bregman,
+        batch_size=FLAGS.batch_size,
+        step=StepSettings(clip_pixels=FLAGS.clip_pixels, tile_batch=FLAGS.tile_batch),
+    )
+    render_classes(
+        layer,
+        FLAGS.tile_size,
+        params,
+        settings,
+        Path(FLAGS.outdir_path),
+        Path(FLAGS.logdir_path),
+        seed=seed,
+        log=lambda line: print(line, flush=True),
+    )
+    print(f"total time {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    if HELP_FLAGS & set(argv[1:]):
+        print(__doc__)
+        print(FLAGS.main_module_help())
+        return 0
+    try:
+        extra = FLAGS(argv)[1:]
+    except flags.Error as exc:
+        print(f"error: {exc}; see --help", file=sys.stderr)
+        return 2
+    if extra:
+        print(
+            f"error: unexpected argument {extra[0]!r}; flags look like --name=value",
+            file=sys.stderr,
+        )
+        return 2
+    _import_tensorflow_quietly()
+    from tf_cnnvis.errors import VisualizationError
+
+    try:
+        return run()
+    except VisualizationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(
+            "error: interrupted; finished images are kept, run again to redo the rest",
+            file=sys.stderr,
+        )
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

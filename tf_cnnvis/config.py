@@ -1,0 +1,170 @@
+"""Octave settings from the user's ``params.py``: loaded by path, validated once."""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import math
+import numbers
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import UserError
+
+OCTAVE_KEYS = ("scale", "iter_n", "start_sigma", "end_sigma")
+PARAMS_NAMES = ("octaves", "background_color", "classes")
+
+
+@dataclass(frozen=True)
+class Octave:
+    """One octave: resize the image by ``scale``, then ``iter_n`` ascent steps, the bilateral
+    filter's sigma going linearly from ``start_sigma`` towards ``end_sigma``."""
+
+    scale: float
+    iter_n: int
+    start_sigma: float
+    end_sigma: float
+
+    def sigma(self, step: int) -> float:
+        """Bilateral sigma at ``step`` (0-based), as the original schedules it."""
+        return self.start_sigma + (self.end_sigma - self.start_sigma) * step / self.iter_n
+
+
+@dataclass(frozen=True)
+class Params:
+    """Everything ``params.py`` defines."""
+
+    octaves: tuple[Octave, ...]
+    background_color: tuple[float, float, float]
+    classes: tuple[int, ...]
+
+
+def params_file(path: str | Path) -> Path:
+    """``path`` itself if it is a file, else ``path/params.py``."""
+    path = Path(path)
+    return path / "params.py" if path.is_dir() else path
+
+
+def load_params(path: str | Path) -> Params:
+    """Execute ``params.py`` (a folder holding it, or the file) and validate what it defines.
+
+    The file is the user's own Python, run as a module of its own: ``sys.path`` is not touched.
+
+    Raises
+    ------
+    UserError
+        With one line naming the file, the key and the value at fault.
+    """
+    file = params_file(path)
+    if not file.is_file():
+        raise UserError(
+            f"no params file at {file}; point --params_path at the folder that holds params.py"
+        )
+    spec = importlib.util.spec_from_file_location("tf_cnnvis_user_params", file)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        raise UserError(
+            f"{file} line {exc.lineno}: syntax error: {exc.msg}; fix the file"
+        ) from None
+    except Exception as exc:  # the user's own code: any error it raises is theirs to fix
+        line = traceback.extract_tb(exc.__traceback__)[-1].lineno
+        raise UserError(f"{file} line {line}: {type(exc).__name__}: {exc}; fix the file") from None
+    return parse_params(vars(module), str(file))
+
+
+def _fail(where: str, message: str) -> UserError:
+    return UserError(f"{where}: {message}")
+
+
+def _closest(name: str, choices: tuple[str, ...] | list[str]) -> str:
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _number(where: str, key: str, value: object, *, positive: bool) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise _fail(where, f"'{key}' must be a number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise _fail(where, f"'{key}' must be finite, got {value!r}")
+    if positive and value <= 0:
+        raise _fail(where, f"'{key}' must be > 0, got {value!r}")
+    return value
+
+
+def _integer(where: str, key: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise _fail(where, f"'{key}' must be a whole number, got {value!r}")
+    return int(value)
+
+
+def _parse_octave(where: str, index: int, octave: object) -> Octave:
+    where = f"{where}: octaves[{index}]"
+    if not isinstance(octave, dict):
+        raise UserError(
+            f"{where} must be a dict with keys {', '.join(OCTAVE_KEYS)}, got {octave!r}"
+        )
+    for key in octave:
+        if key not in OCTAVE_KEYS:
+            raise UserError(f"{where} has unknown key {key!r}{_closest(str(key), OCTAVE_KEYS)}")
+    for key in OCTAVE_KEYS:
+        if key not in octave:
+            raise UserError(f"{where} is missing key '{key}'")
+    iter_n = _integer(where, "iter_n", octave["iter_n"])
+    if iter_n < 0:
+        raise UserError(f"{where}: 'iter_n' must be >= 0, got {iter_n}")
+    return Octave(
+        scale=_number(where, "scale", octave["scale"], positive=True),
+        iter_n=iter_n,
+        start_sigma=_number(where, "start_sigma", octave["start_sigma"], positive=True),
+        end_sigma=_number(where, "end_sigma", octave["end_sigma"], positive=True),
+    )
+
+
+def parse_params(namespace: dict, where: str = "params") -> Params:
+    """Validate the names a ``params.py`` defined (``octaves``, ``background_color``, ``classes``).
+
+    Parameters
+    ----------
+    namespace : dict
+        The module's globals.
+    where : str
+        How to name the source in error messages.
+    """
+    defined = [name for name in namespace if not name.startswith("_")]
+    for name in PARAMS_NAMES:
+        if name not in namespace:
+            raise UserError(f"{where} does not define '{name}'{_closest(name, defined)}")
+
+    octaves = namespace["octaves"]
+    if not isinstance(octaves, (list, tuple)):
+        raise _fail(where, f"'octaves' must be a list of dicts, got {octaves!r}")
+    if not octaves:
+        raise _fail(where, "'octaves' is empty; give at least one octave")
+    parsed_octaves = tuple(_parse_octave(where, i, o) for i, o in enumerate(octaves))
+
+    color = namespace["background_color"]
+    try:
+        color_values = [c for c in color]
+    except TypeError:
+        color_values = None
+    if color_values is None or len(color_values) != 3:
+        raise _fail(where, f"'background_color' must be 3 numbers (RGB, 0-255), got {color!r}")
+    background = tuple(_number(where, "background_color", c, positive=False) for c in color_values)
+
+    classes = namespace["classes"]
+    if not isinstance(classes, (list, tuple)) or not classes:
+        raise _fail(where, f"'classes' must be a non-empty list of class indices, got {classes!r}")
+    parsed_classes = tuple(_integer(where, "classes", c) for c in classes)
+    for c in parsed_classes:
+        if c < 0:
+            raise _fail(where, f"'classes' holds {c}; class indices start at 0")
+    seen: set[int] = set()
+    for c in parsed_classes:
+        if c in seen:
+            raise _fail(where, f"'classes' holds {c} twice; list each class once")
+        seen.add(c)
+    return Params(parsed_octaves, background, parsed_classes)  # type: ignore[arg-type]

@@ -1,0 +1,171 @@
+"""Finding the model file, and downloading inception5h when it is missing.
+
+Every file appears under its final name only once it is complete and verified: the archive is
+streamed to a temporary file, checked against the published size and SHA-256, and each member is
+written to a temporary file and renamed into place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+from .errors import FaultError, UserError
+
+INCEPTION5H_URL = "https://storage.googleapis.com/download.tensorflow.org/models/inception5h.zip"
+INCEPTION5H_SIZE = 49_937_555
+INCEPTION5H_SHA256 = "d13569f6a98159de37e92e9c8ec4dae8f674fbf475f69fe6199b514f756d4364"
+GRAPH_FILE = "tensorflow_inception_graph.pb"
+LABELS_FILE = "imagenet_comp_graph_label_strings.txt"
+URL_ENV = "TF_CNNVIS_INCEPTION5H_URL"
+CHUNK = 1 << 20
+
+
+def resolve_model(
+    model: str,
+    models_dir: Path,
+    url: str = INCEPTION5H_URL,
+    progress: Callable[[int, int], None] | None = None,
+) -> Path:
+    """Find ``model`` as a path, then in ``models_dir``; download inception5h if it is the default.
+
+    Parameters
+    ----------
+    model : str
+        Path or file name of a frozen graph.
+    models_dir : Path
+        Where models are kept and downloaded to.
+    url : str
+        Where inception5h's zip is fetched from (the checksum is enforced whatever the URL).
+    progress : callable, optional
+        ``progress(done_bytes, total_bytes)`` during a download.
+    """
+    given = Path(model)
+    if given.is_file():
+        return given
+    stored = Path(models_dir) / given.name
+    if stored.is_file():
+        return stored
+    if given.name != GRAPH_FILE or given.parent != Path("."):
+        raise UserError(
+            f"model file {model} not found (looked at that path and in {models_dir}/); "
+            "check --model"
+        )
+    fetch_inception5h(Path(models_dir), url, progress=progress)
+    return stored
+
+
+def fetch_inception5h(
+    models_dir: Path,
+    url: str = INCEPTION5H_URL,
+    sha256: str = INCEPTION5H_SHA256,
+    size: int | None = INCEPTION5H_SIZE,
+    progress: Callable[[int, int], None] | None = None,
+) -> Path:
+    """Download and verify inception5h's zip, then extract the graph and its labels.
+
+    Returns the path of the extracted graph. Raises :class:`FaultError` with one line saying what
+    failed, the URL, and where to put the file by hand.
+    """
+    manual = (
+        f"download {url} by hand and unzip {GRAPH_FILE} into {models_dir}/, "
+        "or pass --model path/to/graph.pb"
+    )
+    try:
+        models_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FaultError(f"cannot create {models_dir} ({exc.strerror or exc}); {manual}") from None
+    with tempfile.TemporaryFile(dir=models_dir, prefix=".inception5h-", suffix=".zip") as archive:
+        digest = _download(url, archive, size, progress, manual)
+        if digest != sha256:
+            raise FaultError(
+                f"the file from {url} has SHA-256 {digest}, not the published {sha256}; "
+                f"it was discarded: {manual}"
+            )
+        archive.seek(0)
+        return _extract(archive, models_dir, url, manual)
+
+
+def _download(
+    url: str,
+    sink: IO[bytes],
+    size: int | None,
+    progress: Callable[[int, int], None] | None,
+    manual: str,
+) -> str:
+    digest = hashlib.sha256()
+    done = 0
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            total = int(response.headers.get("Content-Length") or size or 0)
+            while chunk := response.read(CHUNK):
+                sink.write(chunk)
+                digest.update(chunk)
+                done += len(chunk)
+                if progress:
+                    progress(done, total)
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise FaultError(f"could not download {url} ({reason}); {manual}") from None
+    if size is not None and done != size:
+        raise FaultError(
+            f"the download from {url} stopped at {done} of {size} bytes and was discarded; {manual}"
+        )
+    return digest.hexdigest()
+
+
+def _extract(archive: IO[bytes], models_dir: Path, url: str, manual: str) -> Path:
+    """Write the graph and label file (by base name only, so no member escapes ``models_dir``)."""
+    try:
+        with zipfile.ZipFile(archive) as bundle:
+            members = {Path(info.filename).name: info for info in bundle.infolist()}
+            if GRAPH_FILE not in members:
+                raise FaultError(f"the zip from {url} holds no {GRAPH_FILE}; {manual}")
+            for name in (LABELS_FILE, GRAPH_FILE):  # the graph last: it marks a complete set
+                if name in members:
+                    with bundle.open(members[name]) as source:
+                        _write_atomic(models_dir / name, source)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise FaultError(f"could not unpack the zip from {url} ({exc}); {manual}") from None
+    return models_dir / GRAPH_FILE
+
+
+def _write_atomic(path: Path, source: IO[bytes]) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as sink:
+            while chunk := source.read(CHUNK):
+                sink.write(chunk)
+            sink.flush()
+            os.fsync(sink.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def print_progress(done: int, total: int, stream: IO[str] | None = None) -> None:
+    """A one-line download progress display on stdout (redrawn in place on a terminal)."""
+    stream = stream or sys.stdout
+    mib = 1 << 20
+    if total:
+        text = (
+            f"downloading inception5h: {done / mib:.1f} of {total / mib:.1f} MiB "
+            f"({done / total:.0%})"
+        )
+    else:
+        text = f"downloading inception5h: {done / mib:.1f} MiB"
+    if stream.isatty():
+        stream.write("\r" + text + ("\n" if done >= total else ""))
+    elif done == total or done // (5 * mib) != (done - CHUNK) // (5 * mib):
+        stream.write(text + "\n")
+    stream.flush()

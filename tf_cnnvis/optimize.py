@@ -1,0 +1,161 @@
+"""Gradient ascent on the input image: the tiled gradient and one compiled step per iteration."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import tensorflow as tf
+
+from .filters import laplacian_normalize
+from .model import Layer
+from .tiling import TilePlan, plan_tiles
+
+
+@dataclass(frozen=True)
+class StepSettings:
+    """What one ascent step does besides following the gradient.
+
+    Attributes
+    ----------
+    clip_pixels : bool
+        Clip the image to [0, 255] after each step (the fix of the original's drift into a grey
+        ramp); False reproduces the original.
+    l2_decay : float
+        Weight of the mean squared pixel value subtracted from the objective.
+    tile_batch : int
+        Most tile images sent through the network at once inside a step; bounds memory.
+    pyramid_levels : int
+        Splits of the Laplacian-pyramid gradient normalisation.
+    """
+
+    clip_pixels: bool = True
+    l2_decay: float = 1e-3
+    tile_batch: int = 16
+    pyramid_levels: int = 4
+
+
+def layer_objective(layer: Layer, activations: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
+    """Per image, the target unit of ``layer``: a logit, or a channel's mean activation."""
+    if layer.rank == 4:
+        activations = tf.reduce_mean(activations, axis=[1, 2])
+    return tf.gather(activations, targets, axis=1, batch_dims=1)
+
+
+class TiledAscent:
+    """Compiled ascent steps for one layer, one ``tf.function`` per batch and image size.
+
+    Parameters
+    ----------
+    layer : Layer
+        The layer whose units are maximised.
+    tile_size : int
+        Side of the tiles the network is run on.
+    settings : StepSettings
+        Clipping, L2 decay, tile batching.
+    """
+
+    def __init__(self, layer: Layer, tile_size: int, settings: StepSettings = StepSettings()):
+        self.layer = layer
+        self.tile_size = tile_size
+        self.settings = settings
+        self._plans: dict[tuple[int, int], TilePlan] = {}
+        self._steps: dict[tuple[int, int, int], tf.types.experimental.PolymorphicFunction] = {}
+        self._gradients: dict[tuple[int, int, int], tf.types.experimental.PolymorphicFunction] = {}
+
+    def plan(self, height: int, width: int) -> TilePlan:
+        """The tile grid for an image of this size (cached)."""
+        key = (height, width)
+        if key not in self._plans:
+            self._plans[key] = plan_tiles(height, width, self.tile_size, self.layer.runs_on)
+        return self._plans[key]
+
+    def _row_gradients(self, rows: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
+        """Gradient of each tile image's objective with respect to it, ``tile_batch`` at a time."""
+
+        def gradient(x: tf.Tensor, t: tf.Tensor) -> tf.Tensor:
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                score = layer_objective(self.layer, self.layer.activations(x), t)
+                penalty = self.settings.l2_decay * tf.reduce_mean(tf.square(x), axis=[1, 2, 3])
+                total = tf.reduce_sum(score - penalty)
+            return tape.gradient(total, x)
+
+        n = int(rows.shape[0])
+        chunks = math.ceil(n / self.settings.tile_batch)
+        if chunks == 1:
+            return gradient(rows, targets)
+        size = math.ceil(n / chunks)
+        out = tf.TensorArray(tf.float32, size=chunks, infer_shape=False)
+
+        def body(i: tf.Tensor, out: tf.TensorArray) -> tuple[tf.Tensor, tf.TensorArray]:
+            start = i * size
+            return i + 1, out.write(
+                i, gradient(rows[start : start + size], targets[start : start + size])
+            )
+
+        # One chunk at a time: running them in parallel would undo the memory bound.
+        _, out = tf.while_loop(lambda i, _: i < chunks, body, (0, out), parallel_iterations=1)
+        return tf.ensure_shape(out.concat(), rows.shape)
+
+    def _tiled_gradient(self, images: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
+        batch, height, width, channels = images.shape
+        plan = self.plan(height, width)
+        pieces = []
+        for (th, tw), indices in plan.groups:
+            crops = tf.stack(
+                [images[:, t.y0 : t.y1, t.x0 : t.x1, :] for t in (plan.tiles[i] for i in indices)]
+            )
+            rows = tf.reshape(crops, [-1, th, tw, channels])
+            grads = self._row_gradients(rows, tf.tile(targets, [len(indices)]))
+            grads = tf.reshape(grads, [len(indices), batch, th, tw, channels])
+            pieces.append(tf.reshape(tf.transpose(grads, [0, 2, 3, 1, 4]), [-1, batch, channels]))
+        pieces.append(tf.zeros([1, batch, channels]))
+        full = tf.gather(tf.concat(pieces, 0), plan.owner)
+        return tf.transpose(tf.reshape(full, [height, width, batch, channels]), [2, 0, 1, 3])
+
+    def _compiled(self, cache: dict, fn, images: tf.Tensor):
+        key = tuple(images.shape[:3])
+        if key not in cache:
+            cache[key] = tf.function(
+                fn,
+                input_signature=[
+                    tf.TensorSpec(images.shape, tf.float32),
+                    tf.TensorSpec([key[0]], tf.int32),
+                    tf.TensorSpec([2], tf.int32),
+                ],
+            )
+        return cache[key]
+
+    def _gradient_fn(self, images: tf.Tensor, targets: tf.Tensor, shift: tf.Tensor) -> tf.Tensor:
+        rolled = tf.roll(images, shift, axis=[1, 2])
+        return tf.roll(self._tiled_gradient(rolled, targets), -shift, axis=[1, 2])
+
+    def _step_fn(self, images: tf.Tensor, targets: tf.Tensor, shift: tf.Tensor) -> tf.Tensor:
+        grad = self._gradient_fn(images, targets, shift)
+        images = images + laplacian_normalize(grad, self.settings.pyramid_levels)
+        if self.settings.clip_pixels:
+            images = tf.clip_by_value(images, 0.0, 255.0)
+        return images
+
+    def gradient(self, images, targets, shift=(0, 0)) -> tf.Tensor:
+        """The raw tiled gradient of a batch rolled by ``shift``, rolled back (no normalisation)."""
+        images = tf.convert_to_tensor(images, tf.float32)
+        fn = self._compiled(self._gradients, self._gradient_fn, images)
+        return fn(images, tf.constant(targets, tf.int32), tf.constant(shift, tf.int32))
+
+    def step(self, images, targets, shift=(0, 0)) -> tf.Tensor:
+        """One ascent step: tiled gradient, Laplacian normalisation, ``images += grad``, clipping.
+
+        Parameters
+        ----------
+        images : array [batch, height, width, 3]
+            Images on the 0-255 scale.
+        targets : array of int [batch]
+            Unit of the layer to maximise for each image.
+        shift : (int, int)
+            Random roll applied before tiling and undone after.
+        """
+        images = tf.convert_to_tensor(images, tf.float32)
+        fn = self._compiled(self._steps, self._step_fn, images)
+        return fn(images, tf.constant(targets, tf.int32), tf.constant(shift, tf.int32))

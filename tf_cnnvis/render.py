@@ -1,0 +1,171 @@
+"""A whole run: classes in batches, octaves, ascent steps and filters, then the outputs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from .config import Params
+from .errors import FaultError, UserError
+from .filters import bilateral, tv_bregman
+from .model import Layer
+from .optimize import StepSettings, TiledAscent
+from .output import SummaryLog, image_path, to_uint8, write_png
+
+START_NOISE_STD = 8.0
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """How the images of a run are made, beyond what ``params.py`` says.
+
+    Attributes
+    ----------
+    use_bilateral : bool
+        Bilateral filter after every step (sigma from the octave's schedule).
+    use_tv_bregman : bool
+        Total-variation denoising at the start of every octave.
+    batch_size : int
+        Classes optimised together.
+    step : StepSettings
+        Clipping, L2 decay and tile batching of each ascent step.
+    """
+
+    use_bilateral: bool = True
+    use_tv_bregman: bool = True
+    batch_size: int = 4
+    step: StepSettings = field(default_factory=StepSettings)
+
+
+def start_images(
+    rng: np.random.Generator, count: int, size: int, background: tuple[float, float, float]
+) -> np.ndarray:
+    """``count`` images of noise around ``background`` (std 8 on the 0-255 scale)."""
+    noise = rng.normal(0.0, START_NOISE_STD, (count, size, size, 3))
+    return (noise + np.asarray(background)).astype(np.float32)
+
+
+def batches(classes: tuple[int, ...], size: int) -> list[tuple[int, ...]]:
+    """Consecutive groups of ``size`` classes; the last may be smaller, none is empty."""
+    return [classes[i : i + size] for i in range(0, len(classes), size)]
+
+
+def check_units(layer: Layer, units: tuple[int, ...]) -> None:
+    """Raise a one-line error for a class or channel index the layer does not have."""
+    for unit in units:
+        if not 0 <= unit < layer.units:
+            raise UserError(
+                f"class {unit} is out of range for layer '{layer.name}', which has units "
+                f"0..{layer.units - 1}; fix 'classes' in params.py"
+            )
+
+
+def render_batch(
+    ascent: TiledAscent,
+    targets: tuple[int, ...],
+    params: Params,
+    settings: RenderSettings,
+    rng: np.random.Generator,
+    log: Callable[[str], None] = print,
+) -> np.ndarray:
+    """Run every octave for one batch of targets; return float32 images [n, h, w, 3] (0-255 scale).
+
+    Parameters
+    ----------
+    ascent : TiledAscent
+        Compiled steps of the layer.
+    targets : tuple of int
+        Unit of the layer to maximise, one per image.
+    params : Params
+        Octaves and background colour.
+    settings : RenderSettings
+        Filters and batching.
+    rng : numpy Generator
+        Source of the start noise and the random rolls.
+    log : callable
+        Receives the console lines.
+    """
+    images: tf.Tensor | np.ndarray = start_images(
+        rng, len(targets), ascent.tile_size, params.background_color
+    )
+    for index, octave in enumerate(params.octaves):
+        log(
+            f"octave {index} | layer {ascent.layer.name} | scale {octave.scale} "
+            f"| iter_n {octave.iter_n}"
+        )
+        height, width = np.shape(images)[1:3]
+        size = (max(1, int(height * octave.scale)), max(1, int(width * octave.scale)))
+        images = tf.image.resize(images, size, method="bilinear")
+        if settings.use_tv_bregman:
+            images = np.stack([tv_bregman(image) for image in np.asarray(images)])
+        for step in range(octave.iter_n):
+            shift = rng.integers(0, size)
+            images = ascent.step(images, targets, shift)
+            if settings.use_bilateral:
+                sigma = octave.sigma(step)
+                images = np.stack([bilateral(image, sigma) for image in images.numpy()])
+    return np.asarray(images, dtype=np.float32)
+
+
+def prepare_folder(path: Path, flag: str) -> None:
+    """Create an output folder, or fail with one line naming it and the flag to change."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(
+            f"cannot create folder {path} ({exc.strerror or exc}); pass a writable {flag}"
+        ) from None
+    if not path.is_dir():
+        raise UserError(f"{path} exists and is not a folder; pass another {flag}")
+
+
+def render_classes(
+    layer: Layer,
+    tile_size: int,
+    params: Params,
+    settings: RenderSettings,
+    outdir: Path,
+    logdir: Path,
+    seed: int | None = None,
+    log: Callable[[str], None] = print,
+) -> list[Path]:
+    """Visualise every class of ``params`` for ``layer`` and write its PNGs and summaries.
+
+    Returns
+    -------
+    list of Path
+        The PNG files written, one per class, in the order of ``params.classes``.
+    """
+    check_units(layer, params.classes)
+    png_folder = image_path(outdir, layer.name, 0).parent
+    summary = SummaryLog(logdir, layer.name)
+    prepare_folder(png_folder, "--outdir_path")
+    prepare_folder(summary.path, "--logdir_path")
+    rng = np.random.default_rng(seed)
+    ascent = TiledAscent(layer, tile_size, settings.step)
+    written = []
+    started = time.perf_counter()
+    try:
+        for number, batch in enumerate(batches(params.classes, settings.batch_size)):
+            images = render_batch(ascent, batch, params, settings, rng, log)
+            if not np.isfinite(images).all():
+                raise FaultError(
+                    f"the gradient of layer '{layer.name}' became NaN or infinite for classes "
+                    f"{', '.join(map(str, batch))}; no image was written for them"
+                )
+            pictures = np.stack([to_uint8(image) for image in images])
+            for unit, picture in zip(batch, pictures, strict=True):
+                path = image_path(outdir, layer.name, unit)
+                write_png(path, picture)
+                written.append(path)
+            summary.images(pictures, step=number)
+            log(f"{', '.join(map(str, batch))} -> featuremap completed.")
+    finally:
+        summary.close()
+    log(f"layer {layer.name} took {time.perf_counter() - started:.1f} s")
+    return written
