@@ -11,10 +11,11 @@ import numpy as np
 def tile_origins(size: int, tile: int) -> list[int]:
     """Tile starts along one axis: 0, tile/2, tile, ... while below ``max(size - tile/2, tile)``.
 
-    This is the original's grid (stride half a tile), evaluated on each axis' own size.
+    This is the original's grid (stride half a tile), evaluated on each axis' own size. Starts at
+    or past the image's end (on images smaller than a tile) would give empty tiles and are left out.
     """
     stride = tile // 2
-    return list(range(0, max(size - stride, tile), stride))
+    return [start for start in range(0, max(size - stride, tile), stride) if start < size]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,96 @@
+"""Shared fixtures: graphs built by the tests, params files, and running the real CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_MODELS = ROOT.parent / "shared" / "models"
+MOBILENET_DIR = SHARED_MODELS / "mobilenet_v1_0.25_224_float_tflite"
+
+TINY_OCTAVES = [
+    {"scale": 1.4, "iter_n": 2, "start_sigma": 0.44, "end_sigma": 0.304},
+    {"scale": 1.4, "iter_n": 1, "start_sigma": 0.44, "end_sigma": 0.304},
+]
+
+
+def write_params(
+    folder: Path,
+    octaves: object = None,
+    background_color: object = "np.float32([10, 90, 140])",
+    classes: object = (1, 2),
+    extra: str = "",
+) -> Path:
+    """Write a params.py into ``folder``; values are Python source or objects shown with repr."""
+    folder.mkdir(parents=True, exist_ok=True)
+    octaves = TINY_OCTAVES if octaves is None else octaves
+    text = "import numpy as np\n"
+    for name, value in (
+        ("octaves", octaves),
+        ("background_color", background_color),
+        ("classes", classes),
+    ):
+        if value is not None:
+            text += f"{name} = {value if isinstance(value, str) else repr(list(value) if isinstance(value, tuple) else value)}\n"
+    (folder / "params.py").write_text(text + extra)
+    return folder
+
+
+def run_cli(
+    *args: str, env: dict | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
+    """Run ``class_visualization.py`` in a subprocess from the repository root."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, str(ROOT / "class_visualization.py"), *args],
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="session")
+def slim_graph_path(tmp_path_factory) -> Path:
+    """A slim (1/8 width) GoogLeNet-shaped frozen graph with inception5h's names."""
+    from tf_cnnvis.synthetic import build_inception5h_like
+
+    path = tmp_path_factory.mktemp("graphs") / "slim_inception5h.pb"
+    path.write_bytes(build_inception5h_like(width=0.125, seed=1).SerializeToString())
+    return path
+
+
+@pytest.fixture(scope="session")
+def slim_model(slim_graph_path):
+    from tf_cnnvis.model import FrozenGraphModel
+
+    return FrozenGraphModel.from_file(slim_graph_path)
+
+
+@pytest.fixture(scope="session")
+def stripes_graph_path(tmp_path_factory) -> Path:
+    """The tiny stripes classifier, trained and frozen (32-pixel tiles)."""
+    from tests.stripes import train_stripes_classifier
+
+    path = tmp_path_factory.mktemp("graphs") / "stripes.pb"
+    path.write_bytes(train_stripes_classifier().SerializeToString())
+    return path
+
+
+@pytest.fixture(scope="session")
+def mobilenet_graph_path(tmp_path_factory) -> Path:
+    """MobileNet v1 0.25 (real ImageNet weights) rebuilt from its TFLite file; skips when absent."""
+    tflite = MOBILENET_DIR / "mobilenet_v1_0.25_224_1_default_1.tflite"
+    if not tflite.is_file():
+        pytest.skip(f"real-weights model not present at {tflite}")
+    from tf_cnnvis.tflite import graph_def_from_tflite
+
+    path = tmp_path_factory.mktemp("graphs") / "mobilenet_v1_025.pb"
+    path.write_bytes(graph_def_from_tflite(tflite, input_scale=1 / 127.5).SerializeToString())
+    return path

@@ -1,0 +1,183 @@
+"""Float TFLite image classifiers rebuilt as frozen TensorFlow graphs, so that they can be
+differentiated (the TFLite interpreter has no gradients)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+from tensorflow.lite.python import schema_py_generated as schema
+
+from .errors import UserError
+
+_OPS = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+_PADDING = {schema.Padding.SAME: "SAME", schema.Padding.VALID: "VALID"}
+_ACTIVATIONS: dict[int, Callable[[tf.Tensor], tf.Tensor]] = {
+    schema.ActivationFunctionType.NONE: tf.identity,
+    schema.ActivationFunctionType.RELU: tf.nn.relu,
+    schema.ActivationFunctionType.RELU6: tf.nn.relu6,
+    schema.ActivationFunctionType.RELU_N1_TO_1: lambda x: tf.clip_by_value(x, -1.0, 1.0),
+}
+
+
+def _node_name(tensor_name: bytes, used: set[str]) -> str:
+    name = re.sub(r"[^A-Za-z0-9_./-]", "_", tensor_name.decode()).strip("/") or "tensor"
+    name = re.sub(r"^[^A-Za-z0-9.]", "t", name)
+    base, k = name, 1
+    while name in used:
+        name, k = f"{base}_{k}", k + 1
+    used.add(name)
+    return name
+
+
+def graph_def_from_tflite(
+    path: Path, input_scale: float = 1.0, input_name: str = "input"
+) -> tf.compat.v1.GraphDef:
+    """Rebuild a float TFLite classifier as a frozen GraphDef with a placeholder ``input``.
+
+    Parameters
+    ----------
+    path : Path
+        The ``.tflite`` file.
+    input_scale : float
+        The placeholder's values are multiplied by this before the first layer: with a model
+        that wants ``x / 127.5 - 1`` and an input mean of 127.5, use ``1 / 127.5``.
+    input_name : str
+        Name of the placeholder.
+
+    Returns
+    -------
+    GraphDef
+        Each TFLite tensor becomes the node of the same name (characters TensorFlow rejects
+        replaced by '_'); batch and spatial sizes are left free.
+
+    Raises
+    ------
+    UserError
+        For a quantized model or an operator that is not rebuilt.
+    """
+    model = schema.ModelT.InitFromPackedBuf(Path(path).read_bytes(), 0)
+    graph = model.subgraphs[0]
+    tensors = graph.tensors
+    used = {input_name}
+    values: dict[int, tf.Tensor] = {}
+
+    def constant(index: int) -> np.ndarray:
+        tensor = tensors[index]
+        data = model.buffers[tensor.buffer].data
+        if tensor.type != schema.TensorType.FLOAT32 and tensor.type != schema.TensorType.INT32:
+            raise UserError(
+                f"{path} is a quantized TFLite model (tensor {tensor.name.decode()}); "
+                "only float models can be visualised, export a float32 one"
+            )
+        dtype = np.float32 if tensor.type == schema.TensorType.FLOAT32 else np.int32
+        return np.frombuffer(np.asarray(data, np.uint8).tobytes(), dtype).reshape(tensor.shape)
+
+    def operand(index: int) -> tf.Tensor | np.ndarray:
+        if index in values:
+            return values[index]
+        return constant(index)
+
+    tf_graph = tf.Graph()
+    with tf_graph.as_default():
+        (first,) = graph.inputs
+        if tensors[first].type != schema.TensorType.FLOAT32:
+            raise UserError(
+                f"{path} is a quantized TFLite model (its input is not float32); "
+                "only float models can be visualised, export a float32 one"
+            )
+        x = tf.compat.v1.placeholder(tf.float32, [None, None, None, 3], name=input_name)
+        values[first] = x * np.float32(input_scale)
+        for op in graph.operators:
+            code = model.operatorCodes[op.opcodeIndex]
+            kind = _OPS.get(max(code.builtinCode, code.deprecatedBuiltinCode), "CUSTOM")
+            build = _BUILDERS.get(kind)
+            if build is None:
+                raise UserError(
+                    f"{path} uses the TFLite operator {kind}, which cannot be rebuilt for "
+                    f"gradients; supported: {', '.join(sorted(_BUILDERS))}"
+                )
+            args = [operand(i) for i in op.inputs if i >= 0]
+            out = build(args, op.builtinOptions)
+            (target,) = op.outputs
+            values[target] = tf.identity(out, name=_node_name(tensors[target].name, used))
+    return tf_graph.as_graph_def()
+
+
+def _fused(options) -> Callable[[tf.Tensor], tf.Tensor]:
+    activation = getattr(options, "fusedActivationFunction", 0)
+    if activation not in _ACTIVATIONS:
+        raise UserError(f"unsupported fused activation {activation} in a TFLite model")
+    return _ACTIVATIONS[activation]
+
+
+def _conv(args, o):
+    x, w, *bias = args
+    y = tf.nn.conv2d(
+        x,
+        np.transpose(w, (1, 2, 3, 0)),
+        [1, o.strideH, o.strideW, 1],
+        _PADDING[o.padding],
+        dilations=[1, o.dilationHFactor, o.dilationWFactor, 1],
+    )
+    return _fused(o)(y + bias[0] if bias else y)
+
+
+def _depthwise(args, o):
+    x, w, *bias = args
+    _, kh, kw, out = w.shape
+    channels = int(x.shape[-1])
+    kernel = w.reshape(kh, kw, channels, out // channels)
+    y = tf.nn.depthwise_conv2d(
+        x,
+        kernel,
+        [1, o.strideH, o.strideW, 1],
+        _PADDING[o.padding],
+        dilations=[o.dilationHFactor, o.dilationWFactor],
+    )
+    return _fused(o)(y + bias[0] if bias else y)
+
+
+def _pool(pool):
+    def build(args, o):
+        y = pool(
+            args[0],
+            [o.filterHeight, o.filterWidth],
+            [o.strideH, o.strideW],
+            _PADDING[o.padding],
+        )
+        return _fused(o)(y)
+
+    return build
+
+
+def _fully_connected(args, o):
+    x, w, *bias = args
+    y = tf.matmul(tf.reshape(x, [-1, w.shape[1]]), w, transpose_b=True)
+    return _fused(o)(y + bias[0] if bias and bias[0] is not None else y)
+
+
+def _reshape(args, o):
+    shape = list(args[1]) if len(args) > 1 else list(o.newShape)
+    return tf.reshape(args[0], [-1, *shape[1:]])
+
+
+_BUILDERS: dict[str, Callable] = {
+    "CONV_2D": _conv,
+    "DEPTHWISE_CONV_2D": _depthwise,
+    "AVERAGE_POOL_2D": _pool(tf.nn.avg_pool2d),
+    "MAX_POOL_2D": _pool(tf.nn.max_pool2d),
+    "ADD": lambda args, o: _fused(o)(args[0] + args[1]),
+    "RESHAPE": _reshape,
+    "SQUEEZE": lambda args, o: tf.squeeze(args[0], [int(d) for d in o.squeezeDims] or None),
+    "MEAN": lambda args, o: tf.reduce_mean(
+        args[0], [int(a) for a in np.ravel(args[1])], o.keepDims
+    ),
+    "FULLY_CONNECTED": _fully_connected,
+    "SOFTMAX": lambda args, o: tf.nn.softmax(args[0] * o.beta),
+    "RELU": lambda args, o: tf.nn.relu(args[0]),
+    "RELU6": lambda args, o: tf.nn.relu6(args[0]),
+}
