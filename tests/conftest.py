@@ -35,8 +35,11 @@ def write_params(
         ("background_color", background_color),
         ("classes", classes),
     ):
-        if value is not None:
-            text += f"{name} = {value if isinstance(value, str) else repr(list(value) if isinstance(value, tuple) else value)}\n"
+        if value is None:
+            continue
+        if isinstance(value, tuple):
+            value = list(value)
+        text += f"{name} = {value if isinstance(value, str) else repr(value)}\n"
     (folder / "params.py").write_text(text + extra)
     return folder
 

@@ -64,7 +64,7 @@ def train_stripes_classifier(seed: int = 0, steps: int = 300) -> tf.compat.v1.Gr
             loss = tf.reduce_mean(
                 tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits(x, *variables))
             )
-        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
         return loss
 
     for _ in range(steps):

@@ -37,6 +37,7 @@ def write_png(path: Path, image: np.ndarray) -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".png.tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a PNG is as readable as any file
         with os.fdopen(fd, "wb") as handle:
             Image.fromarray(image, mode="RGB").save(handle, format="PNG")
             handle.flush()
@@ -45,6 +46,12 @@ def write_png(path: Path, image: np.ndarray) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def image_path(outdir: Path, layer: str, unit: int) -> Path:
