@@ -21,14 +21,14 @@ TINY_OCTAVES = [
 
 def write_params(
     folder: Path,
-    octaves: object = None,
+    octaves: object = TINY_OCTAVES,
     background_color: object = "np.float32([10, 90, 140])",
     classes: object = (1, 2),
     extra: str = "",
 ) -> Path:
-    """Write a params.py into ``folder``; values are Python source or objects shown with repr."""
+    """Write a params.py into ``folder``; values are Python source or objects shown with repr,
+    None leaves the name out."""
     folder.mkdir(parents=True, exist_ok=True)
-    octaves = TINY_OCTAVES if octaves is None else octaves
     text = "import numpy as np\n"
     for name, value in (
         ("octaves", octaves),

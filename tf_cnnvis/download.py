@@ -106,19 +106,25 @@ def _download(
     done = 0
     try:
         with urllib.request.urlopen(url, timeout=60) as response:
-            total = int(response.headers.get("Content-Length") or size or 0)
+            announced = int(response.headers.get("Content-Length") or 0)
             while chunk := response.read(CHUNK):
                 sink.write(chunk)
                 digest.update(chunk)
                 done += len(chunk)
                 if progress:
-                    progress(done, total)
+                    progress(done, announced or size or 0)
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", None) or exc
         raise FaultError(f"could not download {url} ({reason}); {manual}") from None
+    if announced and done != announced:
+        raise FaultError(
+            f"the download from {url} stopped at {done} of {announced} bytes and was discarded; "
+            f"{manual}"
+        )
     if size is not None and done != size:
         raise FaultError(
-            f"the download from {url} stopped at {done} of {size} bytes and was discarded; {manual}"
+            f"the file from {url} has {done} bytes, not the published {size}; it was discarded: "
+            f"{manual}"
         )
     return digest.hexdigest()
 

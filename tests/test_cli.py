@@ -1,0 +1,149 @@
+"""The command line end to end on a slim GoogLeNet-shaped graph and a tiny schedule."""
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from tests.conftest import run_cli, write_params
+
+LAYER_DIR = "import_softmax2_pre_activation"
+
+
+def summary_images(logdir: Path) -> list[list[np.ndarray]]:
+    """The One_By_One_DeepDream images of every event, decoded from their PNG bytes."""
+    steps = []
+    for event_file in sorted(logdir.glob("events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(str(event_file)):
+            for value in event.summary.value:
+                if value.tag == "One_By_One_DeepDream":
+                    encoded = tf.make_ndarray(value.tensor)[2:]  # width, height, then PNGs
+                    steps.append([np.asarray(Image.open(io.BytesIO(png))) for png in encoded])
+    return steps
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory, slim_graph_path):
+    tmp = tmp_path_factory.mktemp("run")
+    write_params(tmp / "p", classes=(1, 2, 3, 4, 5))
+    result = run_cli(
+        "--model", str(slim_graph_path), "--layer", "softmax2_pre_activation",
+        "--params_path", str(tmp / "p"), "--outdir_path", str(tmp / "out"),
+        "--logdir_path", str(tmp / "log"), "--seed", "3",
+    )  # fmt: skip
+    return tmp, result
+
+
+def test_run_writes_one_png_per_class_at_the_final_size(finished_run):
+    tmp, result = finished_run
+    assert result.returncode == 0, result.stderr
+    folder = tmp / "out" / LAYER_DIR
+    assert sorted(p.name for p in folder.iterdir()) == [f"image_{c}.png" for c in (1, 2, 3, 4, 5)]
+    for c in (1, 2, 3, 4, 5):
+        image = np.asarray(Image.open(folder / f"image_{c}.png"))
+        assert image.shape == (438, 438, 3)  # 224 -> 313 -> 438
+        assert image.dtype == np.uint8 and image.min() == 0 and image.max() == 255
+        assert image.std() > 10  # not flat
+    a, b = (np.asarray(Image.open(folder / f"image_{c}.png"), float) for c in (1, 2))
+    assert np.abs(a - b).mean() > 5  # each class gets its own picture
+
+
+def test_run_writes_the_tensorboard_summary(finished_run):
+    tmp, _ = finished_run
+    steps = summary_images(tmp / "log" / LAYER_DIR)
+    assert [len(s) for s in steps] == [4, 1]  # batches of 4; the last batch is not lost
+    first = np.asarray(Image.open(tmp / "out" / LAYER_DIR / "image_1.png"))
+    np.testing.assert_array_equal(steps[0][0], first)
+
+
+def test_run_prints_the_originals_console_lines(finished_run):
+    _, result = finished_run
+    lines = result.stdout.splitlines()
+    assert "octave 0 | layer softmax2_pre_activation | scale 1.4 | iter_n 2" in lines
+    assert "octave 1 | layer softmax2_pre_activation | scale 1.4 | iter_n 1" in lines
+    assert "1, 2, 3, 4 -> featuremap completed." in lines
+    assert "5 -> featuremap completed." in lines
+    assert lines[-1].startswith("total time ")
+    assert result.stderr == ""
+
+
+def test_same_seed_same_pictures(tmp_path, slim_graph_path):
+    write_params(tmp_path / "p", classes=(2,))
+    result = run_cli(
+        "--model", str(slim_graph_path), "--params_path", str(tmp_path / "p"),
+        "--outdir_path", str(tmp_path / "out"), "--logdir_path", str(tmp_path / "log"),
+        "--seed", "3", "--batch_size", "1",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    ours = np.asarray(Image.open(tmp_path / "out" / LAYER_DIR / "image_2.png"), float)
+    repeat = run_cli(
+        "--model", str(slim_graph_path), "--params_path", str(tmp_path / "p"),
+        "--outdir_path", str(tmp_path / "again"), "--logdir_path", str(tmp_path / "log"),
+        "--seed", "3", "--batch_size", "1",
+    )  # fmt: skip
+    assert repeat.returncode == 0, repeat.stderr
+    again = np.asarray(Image.open(tmp_path / "again" / LAYER_DIR / "image_2.png"), float)
+    assert np.abs(again - ours).max() <= 1
+
+
+def test_help_lists_every_flag():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for flag in ("--model", "--layer", "--params_path", "--logdir_path", "--outdir_path",
+                 "--[no]use_bilateral", "--[no]use_tv_bregman", "--[no]clip_pixels", "--seed",
+                 "--batch_size"):  # fmt: skip
+        assert flag in result.stdout
+    assert "Python that this tool" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--no_such_flag=1"], ["Unknown command line flag 'no_such_flag'"]),
+        (["--batch_size=0"], ["--batch_size must be at least 1, got 0"]),
+        (["--batch_size=four"], ["batch_size", "four"]),
+        (["--use_bilateral=maybe"], ["use_bilateral"]),
+        (["stray"], ["unexpected argument 'stray'"]),
+        (["--layer", "mixed4z"], ["no layer 'mixed4z'", "did you mean", "mixed4"]),
+        (["--layer", "import/input"], ["no layer 'input'"]),
+        (["--model", "nowhere.pb"], ["model file nowhere.pb not found", "--model"]),
+    ],
+)
+def test_bad_flags_get_one_line_and_exit_2(tmp_path, slim_graph_path, args, words):
+    write_params(tmp_path / "p")
+    base = [
+        "--model", str(slim_graph_path), "--params_path", str(tmp_path / "p"),
+        "--outdir_path", str(tmp_path / "out"), "--logdir_path", str(tmp_path / "log"),
+    ]  # fmt: skip
+    result = run_cli(*base, *args)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("error: ")
+    for word in words:
+        assert word in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_outdir_that_is_a_file(tmp_path, slim_graph_path):
+    write_params(tmp_path / "p", classes=(1,))
+    (tmp_path / "out").write_text("not a folder")
+    result = run_cli(
+        "--model", str(slim_graph_path), "--params_path", str(tmp_path / "p"),
+        "--outdir_path", str(tmp_path / "out"), "--logdir_path", str(tmp_path / "log"),
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "pass a writable --outdir_path" in result.stderr and result.stderr.count("\n") == 1
+    assert (tmp_path / "out").read_text() == "not a folder"
+
+
+def test_non_graph_model_file(tmp_path):
+    write_params(tmp_path / "p", classes=(1,))
+    bad = tmp_path / "broken.pb"
+    bad.write_bytes(b"\xff\xfe this is not a protobuf \x00\x01" * 10)
+    result = run_cli("--model", str(bad), "--params_path", str(tmp_path / "p"))
+    assert result.returncode == 2
+    assert "is not a frozen TensorFlow GraphDef" in result.stderr
+    assert result.stderr.count("\n") == 1

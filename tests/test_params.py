@@ -1,0 +1,152 @@
+"""params.py: loading by path and one-line errors for every kind of mistake."""
+
+import sys
+
+import pytest
+
+from tests.conftest import ROOT, TINY_OCTAVES, run_cli, write_params
+from tf_cnnvis.config import Octave, load_params
+from tf_cnnvis.errors import UserError
+
+
+def test_the_shipped_params_are_the_seeds_defaults():
+    params = load_params(ROOT)
+    assert params.classes == (1, 2, 3, 4, 5)
+    assert params.background_color == (10.0, 90.0, 140.0)
+    assert [o.iter_n for o in params.octaves] == [190, 150, 150, 10]
+    assert all(o == Octave(1.4, o.iter_n, 0.44, 0.304) for o in params.octaves)
+
+
+def test_load_by_folder_or_file_without_touching_sys_path(tmp_path):
+    folder = write_params(tmp_path / "p", classes=(7, 3))
+    before = list(sys.path)
+    assert load_params(folder).classes == (7, 3)
+    assert load_params(folder / "params.py").classes == (7, 3)
+    assert sys.path == before
+    assert "params" not in sys.modules or "p" not in str(
+        getattr(sys.modules["params"], "__file__", "")
+    )
+
+
+def test_sigma_schedule_is_the_originals():
+    octave = Octave(1.4, 10, 0.44, 0.304)
+    assert octave.sigma(0) == pytest.approx(0.44)
+    assert octave.sigma(5) == pytest.approx(0.44 + (0.304 - 0.44) * 0.5)
+
+
+BAD = [
+    # (what to write, words the error must contain)
+    (dict(octaves="[]"), ["'octaves' is empty"]),
+    (dict(octaves=None), ["does not define 'octaves'"]),
+    (
+        dict(octaves=None, extra="octave = []\n"),
+        ["does not define 'octaves'", "did you mean 'octave'"],
+    ),
+    (dict(classes=None), ["does not define 'classes'"]),
+    (dict(background_color=None), ["does not define 'background_color'"]),
+    (
+        dict(octaves="[{'scale': 0, 'iter_n': 1, 'start_sigma': .4, 'end_sigma': .3}]"),
+        ["octaves[0]", "'scale' must be > 0, got 0"],
+    ),
+    (
+        dict(octaves="[{'scale': -1.4, 'iter_n': 1, 'start_sigma': .4, 'end_sigma': .3}]"),
+        ["'scale' must be > 0, got -1.4"],
+    ),
+    (
+        dict(octaves="[{'scale': 1.4, 'iter_n': -1, 'start_sigma': .4, 'end_sigma': .3}]"),
+        ["'iter_n' must be >= 0, got -1"],
+    ),
+    (
+        dict(octaves="[{'scale': 1.4, 'iter_n': 2.5, 'start_sigma': .4, 'end_sigma': .3}]"),
+        ["'iter_n' must be a whole number, got 2.5"],
+    ),
+    (
+        dict(octaves="[{'scale': '1.4', 'iter_n': 2, 'start_sigma': .4, 'end_sigma': .3}]"),
+        ["'scale' must be a number, got '1.4'"],
+    ),
+    (
+        dict(octaves="[{'scale': float('nan'), 'iter_n': 2, 'start_sigma': .4, 'end_sigma': .3}]"),
+        ["'scale' must be finite"],
+    ),
+    (
+        dict(octaves="[{'scale': 1.4, 'iter_n': 2, 'start_sigma': .4}]"),
+        ["octaves[0] is missing key 'end_sigma'"],
+    ),
+    (
+        dict(
+            octaves="[{'scale': 1.4, 'iter_n': 2, 'start_sigma': .4, 'end_sigma': .3, 'iters': 3}]"
+        ),
+        ["unknown key 'iters'", "did you mean 'iter_n'"],
+    ),
+    (
+        dict(octaves="[{'scale': 1.4, 'itern': 2, 'start_sigma': .4, 'end_sigma': .3}]"),
+        ["unknown key 'itern'", "did you mean 'iter_n'"],
+    ),
+    (dict(octaves="[(1.4, 2, .4, .3)]"), ["octaves[0] must be a dict"]),
+    (dict(background_color="[1, 2]"), ["'background_color' must be 3 numbers", "[1, 2]"]),
+    (dict(background_color="5"), ["'background_color' must be 3 numbers"]),
+    (dict(background_color="['a', 2, 3]"), ["'background_color' must be a number, got 'a'"]),
+    (dict(classes="[]"), ["'classes' must be a non-empty list"]),
+    (dict(classes="[1, 'goldfish']"), ["'classes' must be a whole number, got 'goldfish'"]),
+    (dict(classes="[-3]"), ["'classes' holds -3"]),
+    (dict(classes="[4, 2, 4]"), ["'classes' holds 4 twice"]),
+    (dict(extra="octaves = [\n"), ["syntax error"]),
+    (dict(extra="raise RuntimeError('boom')\n"), ["line", "RuntimeError: boom"]),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "words"), BAD)
+def test_bad_params_name_the_key_and_value(tmp_path, kwargs, words):
+    folder = write_params(tmp_path, **kwargs)
+    with pytest.raises(UserError) as info:
+        load_params(folder)
+    message = str(info.value)
+    assert "\n" not in message
+    assert str(folder / "params.py") in message
+    for word in words:
+        assert word in message
+
+
+def test_missing_params_file(tmp_path):
+    with pytest.raises(UserError, match="no params file at .*params.py; point --params_path"):
+        load_params(tmp_path)
+
+
+def test_cli_reports_bad_params_in_one_line_with_exit_2(tmp_path, slim_graph_path):
+    write_params(
+        tmp_path / "p", octaves="[{'scale': 0, 'iter_n': 1, 'start_sigma': .4, 'end_sigma': .3}]"
+    )
+    result = run_cli(
+        "--model",
+        str(slim_graph_path),
+        "--params_path",
+        str(tmp_path / "p"),
+        "--outdir_path",
+        str(tmp_path / "out"),
+        "--logdir_path",
+        str(tmp_path / "log"),
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "'scale' must be > 0, got 0" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_class_out_of_the_layers_range(tmp_path, slim_graph_path):
+    write_params(tmp_path / "p", octaves=TINY_OCTAVES, classes=(3, 1008))
+    result = run_cli(
+        "--model",
+        str(slim_graph_path),
+        "--params_path",
+        str(tmp_path / "p"),
+        "--outdir_path",
+        str(tmp_path / "out"),
+        "--logdir_path",
+        str(tmp_path / "log"),
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: class 1008 is out of range for layer 'softmax2_pre_activation', "
+        "which has units 0..1007; fix 'classes' in params.py"
+    )
+    assert not (tmp_path / "out").exists()
