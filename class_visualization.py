@@ -124,10 +124,13 @@ def run() -> int:
         seed = int.from_bytes(os.urandom(4), "little")
         print(f"seed {seed} (pass --seed {seed} to repeat this run)")
     settings = RenderSettings(
-        use_bilateral=FLAGS.use_bilateral,
         use_tv_bregman=FLAGS.use_tv_bregman,
         batch_size=FLAGS.batch_size,
-        step=StepSettings(clip_pixels=FLAGS.clip_pixels, tile_batch=FLAGS.tile_batch),
+        step=StepSettings(
+            clip_pixels=FLAGS.clip_pixels,
+            bilateral=FLAGS.use_bilateral,
+            tile_batch=FLAGS.tile_batch,
+        ),
     )
     render_classes(
         layer,

@@ -1,11 +1,12 @@
 """Laplacian normalisation against its definition, the denoisers against scikit-image."""
 
 import numpy as np
+import pytest
 import tensorflow as tf
-from skimage.restoration import denoise_bilateral, denoise_tv_bregman
+from skimage.restoration import denoise_tv_bregman
 
 from tf_cnnvis.filters import (
-    bilateral,
+    bilateral_filter,
     binomial_kernel,
     laplacian_merge,
     laplacian_normalize,
@@ -76,13 +77,42 @@ def test_laplacian_normalize_keeps_a_zero_gradient_zero():
     assert not laplacian_normalize(tf.zeros([1, 30, 30, 3])).numpy().any()
 
 
-def test_bilateral_is_scikit_image_on_the_images_own_range():
+def skimage_bilateral(image: np.ndarray, sigma: float, win_size: int = 5, bins: int = 10000):
+    """scikit-image's bilateral kernel on the image's min-max range, given the symmetric spatial
+    table of the filter's definition (its public function builds an off-centre one)."""
+    from skimage.restoration._denoise_cy import _denoise_bilateral
+
+    low, high = image.min(), image.max()
+    unit = np.ascontiguousarray((image - low) / (high - low), dtype=np.float64)
+    grid = np.arange(win_size) - win_size // 2
+    rows, cols = np.meshgrid(grid, grid, indexing="ij")
+    spatial = np.exp(-0.5 * (rows**2 + cols**2) / sigma**2).ravel()
+    color = np.exp(-0.5 * np.linspace(0, 1, bins, endpoint=False) ** 2 / sigma**2)
+    out = np.empty_like(unit)
+    args = (1.0, win_size, sigma, sigma, bins, "constant", 0.0, color, spatial, np.empty(3), out)
+    _denoise_bilateral(unit, *args)
+    return out * (high - low) + low
+
+
+@pytest.mark.parametrize("sigma", [0.304, 0.44, 0.9])
+def test_bilateral_matches_scikit_images_kernel(sigma):
     rng = np.random.default_rng(0)
-    image = rng.uniform(-300, 900, (24, 31, 3)).astype(np.float32)
-    unit = (image - image.min()) / (image.max() - image.min())
-    want = denoise_bilateral(unit, win_size=5, sigma_color=0.4, sigma_spatial=0.4, channel_axis=-1)
-    want = want * (image.max() - image.min()) + image.min()
-    np.testing.assert_allclose(bilateral(image, 0.4), want, rtol=1e-5, atol=1e-3)
+    images = rng.uniform(-300, 900, (2, 24, 31, 3)).astype(np.float32)
+    images[1, :, 15:] += 400  # an edge, so that colour weights matter
+    got = bilateral_filter(tf.constant(images), sigma).numpy()
+    for image, filtered in zip(images, got, strict=True):
+        want = skimage_bilateral(image.astype(np.float64), sigma)
+        # float32 against float64, and colour distances on either side of a table step
+        np.testing.assert_allclose(filtered, want, atol=2e-5 * np.ptp(image) + 1e-3)
+        assert np.abs(filtered - want).mean() < 1e-5 * np.ptp(image)
+
+
+def test_bilateral_does_not_move_the_image():
+    image = np.zeros((1, 9, 9, 3), np.float32)
+    image[0, 4, 4] = 255.0
+    out = bilateral_filter(tf.constant(image), 0.44).numpy()[0, :, :, 0]
+    assert np.unravel_index(out.argmax(), out.shape) == (4, 4)
+    np.testing.assert_allclose(out, out.T, atol=1e-4)
 
 
 def test_bilateral_smooths_noise_but_keeps_an_edge():
@@ -90,8 +120,8 @@ def test_bilateral_smooths_noise_but_keeps_an_edge():
     image = np.zeros((40, 40, 3), np.float32)
     image[:, 20:] = 200.0
     noisy = image + rng.normal(0, 10, image.shape).astype(np.float32)
-    out = bilateral(noisy, 0.6)
-    inner = np.s_[3:37, 3:17]  # away from the zero padding scikit-image uses at the border
+    out = bilateral_filter(tf.constant(noisy[None]), 0.6).numpy()[0]
+    inner = np.s_[3:37, 3:17]  # away from the black border the filter assumes
     assert np.std(out[inner] - image[inner]) < 0.8 * np.std(noisy[inner] - image[inner])
     assert out[:, 23:37].mean() - out[:, 3:17].mean() > 170
 
@@ -108,5 +138,5 @@ def test_tv_bregman_is_scikit_image_on_the_images_own_range():
 
 def test_filters_leave_a_flat_image_alone():
     flat = np.full((10, 10, 3), 42.0, np.float32)
-    np.testing.assert_array_equal(bilateral(flat, 0.4), flat)
+    np.testing.assert_array_equal(bilateral_filter(tf.constant(flat[None]), 0.4).numpy()[0], flat)
     np.testing.assert_array_equal(tv_bregman(flat), flat)

@@ -61,3 +61,23 @@ def test_step_clips_and_moves_the_image(slim_model):
     assert clipped.max() <= 255 and clipped.min() >= 0
     assert free.max() > 255
     assert np.abs(free - images).mean() > 0.1
+
+
+def test_octave_in_one_call_equals_step_by_step(slim_model):
+    layer = slim_model.layer("softmax2_pre_activation")
+    ascent = TiledAscent(layer, 224)
+    rng = np.random.default_rng(4)
+    images = rng.normal([10, 90, 140], 8, (2, 230, 240, 3)).astype(np.float32)
+    shifts = rng.integers(0, (230, 240), (3, 2))
+    sigmas = [0.44, 0.4, 0.35]
+    at_once = ascent.octave(images, [1, 2], shifts, sigmas).numpy()
+    # The loop runs the steps in order with their own shift and sigma: the same as three calls.
+    by_call = images
+    for shift, sigma in zip(shifts, sigmas, strict=True):
+        by_call = ascent.octave(by_call, [1, 2], [shift], [sigma])
+    np.testing.assert_array_equal(at_once, by_call.numpy())
+    # One step of the loop is the single compiled step, up to float rounding (further steps
+    # amplify rounding: the normalised gradient of a ReLU net is very sensitive to its input).
+    one = ascent.octave(images, [1, 2], shifts[:1], sigmas[:1]).numpy()
+    np.testing.assert_allclose(one, ascent.step(images, [1, 2], shifts[0], 0.44), atol=1e-3)
+    assert np.abs(at_once - images).mean() > 0.5

@@ -30,8 +30,8 @@ def test_each_class_reaches_high_probability_from_chance(stripes_layer):
     )
     # The bilateral filter's 5-pixel window spans most of a stripe period of this 32-pixel
     # network and damps the stripes at every step; the real-model test runs with it on.
-    settings = RenderSettings(use_bilateral=False)
-    ascent = TiledAscent(stripes_layer, TILE)
+    settings = RenderSettings(step=StepSettings(bilateral=False))
+    ascent = TiledAscent(stripes_layer, TILE, settings.step)
     start = start_images(np.random.default_rng(0), 4, TILE, params.background_color)
     before = probabilities(stripes_layer, start)
     assert before.max() < 0.7  # noise is no class in particular

@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import tensorflow as tf
 
-from .filters import laplacian_normalize
+from .filters import bilateral_filter, laplacian_normalize
 from .model import Layer
 from .tiling import TilePlan, plan_tiles
 
@@ -27,12 +28,15 @@ class StepSettings:
         Most tile images sent through the network at once inside a step; bounds memory.
     pyramid_levels : int
         Splits of the Laplacian-pyramid gradient normalisation.
+    bilateral : bool
+        Bilateral filter after each step, with the sigma given to the step.
     """
 
     clip_pixels: bool = True
     l2_decay: float = 1e-3
     tile_batch: int = 16
     pyramid_levels: int = 4
+    bilateral: bool = True
 
 
 def layer_objective(layer: Layer, activations: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
@@ -60,8 +64,7 @@ class TiledAscent:
         self.tile_size = tile_size
         self.settings = settings
         self._plans: dict[tuple[int, int], TilePlan] = {}
-        self._steps: dict[tuple[int, int, int], tf.types.experimental.PolymorphicFunction] = {}
-        self._gradients: dict[tuple[int, int, int], tf.types.experimental.PolymorphicFunction] = {}
+        self._functions: dict[tuple, tf.types.experimental.PolymorphicFunction] = {}
 
     def plan(self, height: int, width: int) -> TilePlan:
         """The tile grid for an image of this size (cached)."""
@@ -114,38 +117,55 @@ class TiledAscent:
         full = tf.gather(tf.concat(pieces, 0), plan.owner)
         return tf.transpose(tf.reshape(full, [height, width, batch, channels]), [2, 0, 1, 3])
 
-    def _compiled(self, cache: dict, fn, images: tf.Tensor):
-        key = tuple(images.shape[:3])
-        if key not in cache:
-            cache[key] = tf.function(
-                fn,
-                input_signature=[
-                    tf.TensorSpec(images.shape, tf.float32),
-                    tf.TensorSpec([key[0]], tf.int32),
-                    tf.TensorSpec([2], tf.int32),
-                ],
-            )
-        return cache[key]
+    def _compiled(self, name: str, fn, images: tf.Tensor, *specs: tf.TensorSpec):
+        """``fn`` as a ``tf.function`` traced once for this batch and image size."""
+        key = (name, *images.shape[:3])
+        if key not in self._functions:
+            batch = images.shape[0]
+            signature = [
+                tf.TensorSpec(images.shape, tf.float32),
+                tf.TensorSpec([batch], tf.int32),
+                *specs,
+            ]
+            self._functions[key] = tf.function(fn, input_signature=signature)
+        return self._functions[key]
 
     def _gradient_fn(self, images: tf.Tensor, targets: tf.Tensor, shift: tf.Tensor) -> tf.Tensor:
         rolled = tf.roll(images, shift, axis=[1, 2])
         return tf.roll(self._tiled_gradient(rolled, targets), -shift, axis=[1, 2])
 
-    def _step_fn(self, images: tf.Tensor, targets: tf.Tensor, shift: tf.Tensor) -> tf.Tensor:
+    def _step_fn(
+        self, images: tf.Tensor, targets: tf.Tensor, shift: tf.Tensor, sigma: tf.Tensor
+    ) -> tf.Tensor:
         grad = self._gradient_fn(images, targets, shift)
         images = images + laplacian_normalize(grad, self.settings.pyramid_levels)
         if self.settings.clip_pixels:
             images = tf.clip_by_value(images, 0.0, 255.0)
+        if self.settings.bilateral:
+            images = bilateral_filter(images, sigma)
+        return images
+
+    def _octave_fn(
+        self, images: tf.Tensor, targets: tf.Tensor, shifts: tf.Tensor, sigmas: tf.Tensor
+    ) -> tf.Tensor:
+        def body(i: tf.Tensor, images: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            return i + 1, self._step_fn(images, targets, shifts[i], sigmas[i])
+
+        steps = tf.shape(shifts)[0]
+        _, images = tf.while_loop(
+            lambda i, _: i < steps, body, (tf.constant(0), images), parallel_iterations=1
+        )
         return images
 
     def gradient(self, images, targets, shift=(0, 0)) -> tf.Tensor:
         """The raw tiled gradient of a batch rolled by ``shift``, rolled back (no normalisation)."""
         images = tf.convert_to_tensor(images, tf.float32)
-        fn = self._compiled(self._gradients, self._gradient_fn, images)
+        fn = self._compiled("gradient", self._gradient_fn, images, tf.TensorSpec([2], tf.int32))
         return fn(images, tf.constant(targets, tf.int32), tf.constant(shift, tf.int32))
 
-    def step(self, images, targets, shift=(0, 0)) -> tf.Tensor:
-        """One ascent step: tiled gradient, Laplacian normalisation, ``images += grad``, clipping.
+    def step(self, images, targets, shift=(0, 0), sigma: float = 0.44) -> tf.Tensor:
+        """One ascent step: tiled gradient, Laplacian normalisation, ``images += grad``, clipping,
+        bilateral filter.
 
         Parameters
         ----------
@@ -155,7 +175,28 @@ class TiledAscent:
             Unit of the layer to maximise for each image.
         shift : (int, int)
             Random roll applied before tiling and undone after.
+        sigma : float
+            Sigma of the bilateral filter.
         """
         images = tf.convert_to_tensor(images, tf.float32)
-        fn = self._compiled(self._steps, self._step_fn, images)
-        return fn(images, tf.constant(targets, tf.int32), tf.constant(shift, tf.int32))
+        specs = (tf.TensorSpec([2], tf.int32), tf.TensorSpec([], tf.float32))
+        fn = self._compiled("step", self._step_fn, images, *specs)
+        return fn(
+            images,
+            tf.constant(targets, tf.int32),
+            tf.constant(shift, tf.int32),
+            tf.constant(sigma, tf.float32),
+        )
+
+    def octave(self, images, targets, shifts, sigmas) -> tf.Tensor:
+        """All steps of an octave in one compiled call: step ``i`` rolls by ``shifts[i]`` and
+        filters with ``sigmas[i]``; nothing returns to Python between steps."""
+        images = tf.convert_to_tensor(images, tf.float32)
+        specs = (tf.TensorSpec([None, 2], tf.int32), tf.TensorSpec([None], tf.float32))
+        fn = self._compiled("octave", self._octave_fn, images, *specs)
+        return fn(
+            images,
+            tf.constant(targets, tf.int32),
+            tf.constant(np.reshape(shifts, (-1, 2)), tf.int32),
+            tf.constant(sigmas, tf.float32),
+        )

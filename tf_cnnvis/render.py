@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from .config import Params
 from .errors import FaultError, UserError
-from .filters import bilateral, tv_bregman
+from .filters import tv_bregman
 from .model import Layer
 from .optimize import StepSettings, TiledAscent
 from .output import SummaryLog, image_path, to_uint8, write_png
@@ -26,17 +26,14 @@ class RenderSettings:
 
     Attributes
     ----------
-    use_bilateral : bool
-        Bilateral filter after every step (sigma from the octave's schedule).
     use_tv_bregman : bool
         Total-variation denoising at the start of every octave.
     batch_size : int
         Classes optimised together.
     step : StepSettings
-        Clipping, L2 decay and tile batching of each ascent step.
+        Clipping, bilateral filter, L2 decay and tile batching of each ascent step.
     """
 
-    use_bilateral: bool = True
     use_tv_bregman: bool = True
     batch_size: int = 4
     step: StepSettings = field(default_factory=StepSettings)
@@ -103,12 +100,10 @@ def render_batch(
         images = tf.image.resize(images, size, method="bilinear")
         if settings.use_tv_bregman:
             images = np.stack([tv_bregman(image) for image in np.asarray(images)])
-        for step in range(octave.iter_n):
-            shift = rng.integers(0, size)
-            images = ascent.step(images, targets, shift)
-            if settings.use_bilateral:
-                sigma = octave.sigma(step)
-                images = np.stack([bilateral(image, sigma) for image in images.numpy()])
+        if octave.iter_n:
+            shifts = rng.integers(0, size, (octave.iter_n, 2))
+            sigmas = [octave.sigma(step) for step in range(octave.iter_n)]
+            images = ascent.octave(images, targets, shifts, sigmas)
     return np.asarray(images, dtype=np.float32)
 
 
