@@ -81,3 +81,18 @@ def test_octave_in_one_call_equals_step_by_step(slim_model):
     one = ascent.octave(images, [1, 2], shifts[:1], sigmas[:1]).numpy()
     np.testing.assert_allclose(one, ascent.step(images, [1, 2], shifts[0], 0.44), atol=1e-3)
     assert np.abs(at_once - images).mean() > 0.5
+
+
+def test_octave_runs_again_without_grappler_errors():
+    # On the full-width graph, Grappler's arithmetic optimiser rewrites the loop's gradient sums
+    # into temporary variables that clash on the second call ("AlreadyExistsError ...
+    # AddOpsRewrite") unless the library turns that optimiser off.
+    from tf_cnnvis.model import FrozenGraphModel
+    from tf_cnnvis.synthetic import build_inception5h_like
+
+    layer = FrozenGraphModel(build_inception5h_like(width=1.0)).layer("softmax2_pre_activation")
+    ascent = TiledAscent(layer, 224, StepSettings(bilateral=False))
+    images = np.full((2, 313, 313, 3), 100.0, np.float32)
+    first = ascent.octave(images, [1, 2], [(5, 7), (9, 3)], [0.4, 0.4]).numpy()
+    again = ascent.octave(images, [1, 2], [(5, 7), (9, 3)], [0.4, 0.4]).numpy()
+    np.testing.assert_array_equal(first, again)

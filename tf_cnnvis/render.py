@@ -69,6 +69,7 @@ def render_batch(
     settings: RenderSettings,
     rng: np.random.Generator,
     log: Callable[[str], None] = print,
+    timings: list[dict] | None = None,
 ) -> np.ndarray:
     """Run every octave for one batch of targets; return float32 images [n, h, w, 3] (0-255 scale).
 
@@ -86,6 +87,9 @@ def render_batch(
         Source of the start noise and the random rolls.
     log : callable
         Receives the console lines.
+    timings : list, optional
+        If given, one dict per octave is appended: its image size, ``iter_n``, and the seconds
+        spent resizing, in TV-Bregman denoising and in the ascent steps.
     """
     images: tf.Tensor | np.ndarray = start_images(
         rng, len(targets), ascent.tile_size, params.background_color
@@ -95,15 +99,31 @@ def render_batch(
             f"octave {index} | layer {ascent.layer.name} | scale {octave.scale} "
             f"| iter_n {octave.iter_n}"
         )
+        clock = [time.perf_counter()]
         height, width = np.shape(images)[1:3]
         size = (max(1, int(height * octave.scale)), max(1, int(width * octave.scale)))
-        images = tf.image.resize(images, size, method="bilinear")
+        images = tf.image.resize(images, size, method="bilinear").numpy()
+        clock.append(time.perf_counter())
         if settings.use_tv_bregman:
-            images = np.stack([tv_bregman(image) for image in np.asarray(images)])
+            images = np.stack([tv_bregman(image) for image in images])
+        clock.append(time.perf_counter())
         if octave.iter_n:
             shifts = rng.integers(0, size, (octave.iter_n, 2))
             sigmas = [octave.sigma(step) for step in range(octave.iter_n)]
-            images = ascent.octave(images, targets, shifts, sigmas)
+            images = ascent.octave(images, targets, shifts, sigmas).numpy()
+        clock.append(time.perf_counter())
+        if timings is not None:
+            seconds = np.diff(clock)
+            timings.append(
+                {
+                    "octave": index,
+                    "size": size,
+                    "iter_n": octave.iter_n,
+                    "resize_s": seconds[0],
+                    "tv_bregman_s": seconds[1],
+                    "ascent_s": seconds[2],
+                }  # fmt: skip
+            )
     return np.asarray(images, dtype=np.float32)
 
 

@@ -1,0 +1,509 @@
+"""Speed of the library against the original's way of running, on a GoogLeNet-shaped graph.
+
+Both paths run in this one process on the full-width graph with inception5h's node names (random
+weights: the cost is the real network's), the default params.py with iter_n divided by --factor,
+five classes in batches of four, bilateral and TV-Bregman on:
+
+1. reference: what the original did - one graph call per tile for the batch (tiles the network
+   cannot take still pay their forward pass), Laplacian normalisation per image in its own graph
+   call, the bilateral filter per image in scikit-image's kernel on the host;
+2. the library as users get it (float32, then bfloat16 where the CPU has it).
+
+Usage: python bench/benchmark.py [--factor 10] [--json bench/results/benchmark.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from skimage.restoration._denoise_cy import _denoise_bilateral  # noqa: E402
+
+from tf_cnnvis.config import Octave, Params, load_params  # noqa: E402
+from tf_cnnvis.filters import laplacian_normalize, tv_bregman  # noqa: E402
+from tf_cnnvis.model import FrozenGraphModel, Layer  # noqa: E402
+from tf_cnnvis.optimize import (  # noqa: E402
+    TiledAscent,
+    cpu_has_bfloat16,
+    layer_objective,
+    set_bfloat16,
+)
+from tf_cnnvis.render import RenderSettings, batches, render_batch, start_images  # noqa: E402
+from tf_cnnvis.synthetic import build_inception5h_like  # noqa: E402
+from tf_cnnvis.tiling import plan_tiles  # noqa: E402
+
+CLASSES = (1, 2, 3, 4, 5)
+TILE = 224
+
+
+def reset_peak_memory() -> None:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def peak_memory_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def forward_flops(graph_def, layer: str, size: int = TILE) -> float:
+    """Multiply-adds x 2 of every convolution and matrix product up to ``layer``, one image."""
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [1, size, size, 3])
+        tf.graph_util.import_graph_def(graph_def, input_map={"input:0": x}, name="g")
+        target = graph.get_operation_by_name(f"g/{layer}")
+        needed, stack = set(), [target]
+        while stack:
+            op = stack.pop()
+            if op.name in needed:
+                continue
+            needed.add(op.name)
+            stack.extend(t.op for t in op.inputs)
+        total = 0.0
+        for op in graph.get_operations():
+            if op.name not in needed:
+                continue
+            if op.type in ("Conv2D", "DepthwiseConv2dNative"):
+                out = op.outputs[0].shape
+                kh, kw, cin, cmul = op.inputs[1].shape
+                per_out = kh * kw * (cin if op.type == "Conv2D" else 1)
+                total += 2.0 * out[1] * out[2] * out[3] * per_out
+            elif op.type == "MatMul":
+                a, b = op.inputs[0].shape, op.inputs[1].shape
+                total += 2.0 * a[0] * a[1] * b[1]
+    return total
+
+
+def bare_tile_gradient(layer: Layer, batch_sizes: list[int], repeats: int = 3) -> dict[int, float]:
+    """Seconds per tile image of the gradient of 224x224 tiles, at each batch size."""
+
+    @tf.function
+    def gradient(x, t):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            score = tf.reduce_sum(layer_objective(layer, layer.activations(x), t))
+        return tape.gradient(score, x)
+
+    result = {}
+    for n in batch_sizes:
+        x = tf.random.uniform([n, TILE, TILE, 3], 0, 255)
+        t = tf.zeros([n], tf.int32)
+        gradient(x, t).numpy()
+        best = math.inf
+        for _ in range(repeats):
+            start = time.perf_counter()
+            gradient(x, t).numpy()
+            best = min(best, time.perf_counter() - start)
+        result[n] = best / n
+    return result
+
+
+class ReferencePath:
+    """The original's schedule of work: one graph call per tile, filters per image on the host."""
+
+    def __init__(self, layer: Layer, l2_decay: float = 1e-3) -> None:
+        self.layer = layer
+
+        @tf.function
+        def tile_gradient(x, t):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                score = layer_objective(layer, layer.activations(x), t)
+                penalty = l2_decay * tf.reduce_mean(tf.square(x), axis=[1, 2, 3])
+                total = tf.reduce_sum(score - penalty)
+            return tape.gradient(total, x)
+
+        # Traced for any size: a tile too small for the last pooling runs until that pooling
+        # and yields no score, the cost the original paid before its error.
+        @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
+        def tile_forward(x):
+            return layer.activations(x)
+
+        @tf.function
+        def normalize(g):
+            return laplacian_normalize(g[None])[0]
+
+        self.tile_gradient, self.tile_forward, self.normalize = (
+            tile_gradient,
+            tile_forward,
+            normalize,
+        )
+        self.seconds = {"gradients": 0.0, "filters": 0.0, "rest": 0.0}
+
+    def _timed(self, key, fn, *args):
+        start = time.perf_counter()
+        out = fn(*args)
+        self.seconds[key] += time.perf_counter() - start
+        return out
+
+    def _filter_all(self, fn, images, *args):
+        return self._timed("filters", lambda: np.stack([fn(i, *args) for i in images]))
+
+    def step(self, images, targets, shift, sigma):
+        start = time.perf_counter()
+        rolled = np.roll(images, shift, axis=(1, 2))
+        grad = np.zeros_like(rolled)
+        plan = plan_tiles(*rolled.shape[1:3], TILE, self.layer.runs_on)
+        self.seconds["rest"] += time.perf_counter() - start
+        for tile, ok in zip(plan.tiles, plan.runnable, strict=True):
+            crop = tf.constant(rolled[:, tile.y0 : tile.y1, tile.x0 : tile.x1])
+            if ok:
+                g = self._timed("gradients", lambda c: self.tile_gradient(c, targets).numpy(), crop)
+                grad[:, tile.y0 : tile.y1, tile.x0 : tile.x1] = g
+            else:  # the original ran it and lost it at the last pooling
+                self._timed("gradients", lambda c: self.tile_forward(c).numpy(), crop)
+        start = time.perf_counter()
+        grad = np.roll(grad, (-shift[0], -shift[1]), axis=(1, 2))
+        images = images + np.stack([self.normalize(g).numpy() for g in grad])
+        images = np.clip(images, 0, 255)
+        self.seconds["rest"] += time.perf_counter() - start
+        return self._filter_all(host_bilateral, images, sigma)
+
+    def render(self, targets, params: Params, rng, timings: list[dict]):
+        images = start_images(rng, len(targets), TILE, params.background_color)
+        t = tf.constant(targets, tf.int32)
+        for index, octave in enumerate(params.octaves):
+            start = time.perf_counter()
+            h, w = images.shape[1:3]
+            size = (int(h * octave.scale), int(w * octave.scale))
+            images = tf.image.resize(images, size, method="bilinear").numpy()
+            images = self._filter_all(tv_bregman, images)
+            shifts = rng.integers(0, size, (octave.iter_n, 2))
+            for step in range(octave.iter_n):
+                images = self.step(images, t, shifts[step], octave.sigma(step))
+            timings.append(
+                {
+                    "octave": index,
+                    "size": size,
+                    "iter_n": octave.iter_n,
+                    "seconds": time.perf_counter() - start,
+                }
+            )
+        return images
+
+
+def host_bilateral(image: np.ndarray, sigma: float, win_size: int = 5, bins: int = 10000):
+    """scikit-image's bilateral kernel on the image's min-max range, symmetric window."""
+    low, high = float(image.min()), float(image.max())
+    if not high > low:
+        return image
+    unit = np.ascontiguousarray((image - low) / (high - low), dtype=np.float32)
+    grid = np.arange(win_size) - win_size // 2
+    rows, cols = np.meshgrid(grid, grid, indexing="ij")
+    spatial = np.exp(-0.5 * (rows**2 + cols**2) / sigma**2).ravel().astype(np.float32)
+    color = np.exp(-0.5 * np.linspace(0, 1, bins, endpoint=False) ** 2 / sigma**2)
+    out = np.empty_like(unit)
+    _denoise_bilateral(
+        unit,
+        np.float32(1.0),
+        win_size,
+        np.float32(sigma),
+        np.float32(sigma),
+        bins,
+        "constant",
+        np.float32(0.0),
+        color.astype(np.float32),
+        spatial,
+        np.empty(3, np.float32),
+        out,
+    )
+    return out * (high - low) + low
+
+
+def run_library(layer: Layer, params: Params, settings: RenderSettings, seed: int):
+    ascent = TiledAscent(layer, TILE, settings.step)
+    rng = np.random.default_rng(seed)
+    timings: list[dict] = []
+    images = []
+    start = time.perf_counter()
+    for batch in batches(params.classes, settings.batch_size):
+        images.append(render_batch(ascent, batch, params, settings, rng, lambda _: None, timings))
+    return np.concatenate(images), timings, time.perf_counter() - start
+
+
+def run_reference(layer: Layer, params: Params, batch_size: int, seed: int):
+    reference = ReferencePath(layer)
+    rng = np.random.default_rng(seed)
+    timings: list[dict] = []
+    images = []
+    start = time.perf_counter()
+    for batch in batches(params.classes, batch_size):
+        images.append(reference.render(batch, params, rng, timings))
+    return np.concatenate(images), timings, time.perf_counter() - start, reference.seconds
+
+
+def target_logits(layer: Layer, images: np.ndarray, classes) -> np.ndarray:
+    """Mean over each final image's full 224-pixel tiles of its class's logit."""
+    out = []
+    for image, unit in zip(images, classes, strict=True):
+        plan = plan_tiles(*image.shape[:2], TILE, lambda h, w: h == TILE and w == TILE)
+        crops = np.stack(
+            [
+                image[t.y0 : t.y1, t.x0 : t.x1]
+                for t, ok in zip(plan.tiles, plan.runnable, strict=True)
+                if ok
+            ]
+        )
+        out.append(float(tf.reduce_mean(layer.activations(tf.constant(crops))[:, unit])))
+    return np.array(out)
+
+
+def per_octave_table(timings: list[dict], key: str, classes: int, batch_size: int) -> list[dict]:
+    """Seconds per iteration of each octave, summed over the batches of the run."""
+    rows: dict[int, dict] = {}
+    for t in timings:
+        row = rows.setdefault(
+            t["octave"],
+            {"octave": t["octave"], "size": t["size"], "iter_n": t["iter_n"], "seconds": 0.0},
+        )
+        row["seconds"] += t[key] if key in t else t["seconds"]
+    for row in rows.values():
+        row["s_per_iter"] = row["seconds"] / max(row["iter_n"], 1)
+    return [rows[k] for k in sorted(rows)]
+
+
+def extrapolate(table: list[dict], default_iters: list[int], fixed: list[float]) -> float:
+    return sum(r["s_per_iter"] * n + f for r, n, f in zip(table, default_iters, fixed, strict=True))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--factor", type=int, default=10, help="divide every iter_n by this")
+    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "benchmark.json")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--skip_reference", action="store_true", help="time the library only")
+    args = parser.parse_args()
+
+    defaults = load_params(ROOT)
+    default_iters = [o.iter_n for o in defaults.octaves]
+    octaves = tuple(
+        Octave(o.scale, max(1, o.iter_n // args.factor), o.start_sigma, o.end_sigma)
+        for o in defaults.octaves
+    )
+    params = Params(octaves, defaults.background_color, CLASSES)
+    graph_def = build_inception5h_like(width=1.0, seed=0)
+    model = FrozenGraphModel(graph_def)
+    layer = model.layer("softmax2_pre_activation")
+    settings = RenderSettings()
+    report: dict = {
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "processor": platform.processor() or platform.machine(),
+            "tensorflow": tf.__version__,
+            "bfloat16_cpu": cpu_has_bfloat16(),
+            "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
+        },
+        "schedule": {
+            "iter_n": [o.iter_n for o in octaves],
+            "classes": list(CLASSES),
+            "batch_size": settings.batch_size,
+            "factor": args.factor,
+        },
+    }
+    flops = 2.0 * forward_flops(graph_def, layer.name)  # backward-data mirrors the forward pass
+    runnable = sum(
+        plan_tiles(s, s, TILE, layer.runs_on).runnable_count * o.iter_n
+        for s, o in zip(_sizes(octaves), octaves, strict=True)
+    ) * len(CLASSES)
+    runnable_default = sum(
+        plan_tiles(s, s, TILE, layer.runs_on).runnable_count * n
+        for s, n in zip(_sizes(defaults.octaves), default_iters, strict=True)
+    ) * len(CLASSES)
+    report["tile_gradient_gflop"] = flops / 1e9
+    report["runnable_tile_gradients"] = {
+        "benchmark": runnable,
+        "default_schedule": runnable_default,
+    }
+
+    precisions = ["float32"] + (["bfloat16"] if cpu_has_bfloat16() else [])
+    results = {}
+    for precision in precisions:
+        set_bfloat16(precision == "bfloat16")
+        bare = bare_tile_gradient(layer, [1, 4, 8, 16, 32])
+        best_n = min(bare, key=bare.get)
+        reset_peak_memory()
+        images, timings, total = run_library(layer, params, settings, args.seed)
+        lib_peak = peak_memory_mb()
+        table = per_octave_table(timings, "ascent_s", len(CLASSES), settings.batch_size)
+        fixed = [
+            sum(t["tv_bregman_s"] + t["resize_s"] for t in timings if t["octave"] == r["octave"])
+            for r in table
+        ]
+        results[precision] = {
+            "bare_tile_gradient_ms": {n: s * 1e3 for n, s in bare.items()},
+            "best_batch": best_n,
+            "achieved_gflops_bare": flops / bare[best_n] / 1e9,
+            "total_s": total,
+            "per_octave": table,
+            "extrapolated_default_s": extrapolate(table, default_iters, fixed),
+            "limit_s": runnable * bare[best_n],
+            "achieved_gflops_run": runnable * flops / total / 1e9,
+            "tv_bregman_s": sum(t["tv_bregman_s"] for t in timings),
+            "peak_rss_mb": lib_peak,
+            "target_logits": target_logits(layer, images, CLASSES).tolist(),
+        }
+        results[precision]["images"] = images
+    set_bfloat16(False)
+
+    if not args.skip_reference:
+        reset_peak_memory()
+        ref_images, ref_timings, ref_total, ref_parts = run_reference(
+            layer, params, settings.batch_size, args.seed
+        )
+        ref_table = per_octave_table(ref_timings, "seconds", len(CLASSES), settings.batch_size)
+        results["reference"] = {
+            "total_s": ref_total,
+            "per_octave": ref_table,
+            "extrapolated_default_s": extrapolate(ref_table, default_iters, [0.0] * len(ref_table)),
+            "parts_s": ref_parts,
+            "peak_rss_mb": peak_memory_mb(),
+            "target_logits": target_logits(layer, ref_images, CLASSES).tolist(),
+            "images": ref_images,
+        }
+        report["agreement"] = agreement(layer, params, results)
+    print_table(report, results)
+    for r in results.values():
+        r.pop("images", None)
+    report["results"] = results
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=2, default=_plain))
+    print(f"\nJSON written to {args.json}")
+    return 0
+
+
+def _sizes(octaves) -> list[int]:
+    sizes, side = [], TILE
+    for o in octaves:
+        side = int(side * o.scale)
+        sizes.append(side)
+    return sizes
+
+
+def _plain(value):
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(type(value))
+
+
+def agreement(layer: Layer, params: Params, results: dict) -> dict:
+    """How closely the library's images follow the reference's."""
+    lib, ref = results["float32"], results["reference"]
+    logits_lib, logits_ref = np.array(lib["target_logits"]), np.array(ref["target_logits"])
+    # One step from the same start: the two paths compute the same function.
+    rng = np.random.default_rng(7)
+    start = rng.normal(params.background_color, 8, (2, 313, 313, 3)).astype(np.float32)
+    shift = (101, 37)
+    one_lib = TiledAscent(layer, TILE).step(start, [1, 2], shift, 0.44).numpy()
+    one_ref = ReferencePath(layer).step(start, tf.constant([1, 2], tf.int32), shift, 0.44)
+    return {
+        "one_step_max_abs_diff": float(np.abs(one_lib - one_ref).max()),
+        "final_target_logit_rel_diff": (
+            np.abs(logits_lib - logits_ref) / np.abs(logits_ref)
+        ).tolist(),
+        "final_mean_target_logit": {
+            "library": float(logits_lib.mean()),
+            "reference": float(logits_ref.mean()),
+        },
+        "bfloat16_target_logit_rel_diff": (
+            (
+                np.abs(np.array(results["bfloat16"]["target_logits"]) - logits_lib)
+                / np.abs(logits_lib)
+            ).tolist()
+            if "bfloat16" in results
+            else None
+        ),
+    }
+
+
+def print_table(report: dict, results: dict) -> None:
+    m = report["machine"]
+    print(
+        f"machine: {m['cpu_count']} cores, {m['processor']}, TF {m['tensorflow']}, "
+        f"bf16 CPU: {m['bfloat16_cpu']}, GPUs: {m['gpus'] or 'none'}"
+    )
+    print(
+        f"schedule: iter_n {report['schedule']['iter_n']}, "
+        f"classes {report['schedule']['classes']}, "
+        f"tile gradient {report['tile_gradient_gflop']:.2f} GFLOP, runnable tile gradients "
+        f"{report['runnable_tile_gradients']['benchmark']} (default schedule "
+        f"{report['runnable_tile_gradients']['default_schedule']})"
+    )
+    names = list(results)
+    print("\n" + "".join(f"{h:>16}" for h in ["", *names]))
+    octaves = len(results[names[0]]["per_octave"])
+    for i in range(octaves):
+        cells = [f"{results[n]['per_octave'][i]['s_per_iter']:.2f}" for n in names]
+        size = results[names[0]]["per_octave"][i]["size"]
+        print(f"{f'octave {i} {size[0]}px s/it':>16}" + "".join(f"{c:>16}" for c in cells))
+    for key, label, fmt in [
+        ("total_s", "total s", "{:.1f}"),
+        ("extrapolated_default_s", "default sched. s", "{:.0f}"),
+        ("peak_rss_mb", "peak RSS MB", "{:.0f}"),
+        ("limit_s", "limit s", "{:.1f}"),
+        ("achieved_gflops_run", "run GFLOP/s", "{:.1f}"),
+        ("achieved_gflops_bare", "bare GFLOP/s", "{:.1f}"),
+    ]:
+        print(
+            f"{label:>16}"
+            + "".join(
+                f"{fmt.format(results[n][key]) if key in results[n] else '-':>16}" for n in names
+            )
+        )
+    if "reference" in results:
+        ref = results["reference"]["total_s"]
+        print(
+            f"{'speed-up':>16}" + "".join(f"{ref / results[n]['total_s']:>15.2f}x" for n in names)
+        )
+        for n in names:
+            if "limit_s" in results[n]:
+                print(f"{n}: time / limit = {results[n]['total_s'] / results[n]['limit_s']:.2f}")
+        parts = results["reference"]["parts_s"]
+        total = results["reference"]["total_s"]
+        print(
+            "reference time shares: " + ", ".join(f"{k} {v / total:.0%}" for k, v in parts.items())
+        )
+        agree = report["agreement"]
+        print(
+            "one step from the same start: max |library - reference| = "
+            f"{agree['one_step_max_abs_diff']:.2e} (0-255 scale)"
+        )
+        print(
+            "final target logit, relative difference library vs reference: "
+            + ", ".join(f"{d:.1%}" for d in agree["final_target_logit_rel_diff"])
+        )
+        if agree["bfloat16_target_logit_rel_diff"] is not None:
+            print(
+                "final target logit, relative difference bfloat16 vs float32: "
+                + ", ".join(f"{d:.1%}" for d in agree["bfloat16_target_logit_rel_diff"])
+            )
+    for n in names:
+        if "tv_bregman_s" in results[n]:
+            r = results[n]
+            print(
+                f"{n}: bare tile gradient ms/tile by batch "
+                + ", ".join(f"{b}: {ms:.1f}" for b, ms in r["bare_tile_gradient_ms"].items())
+                + f"; TV-Bregman {r['tv_bregman_s']:.1f} s of {r['total_s']:.1f} s"
+            )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
