@@ -61,8 +61,16 @@ flags.DEFINE_integer(
 flags.DEFINE_integer("batch_size", 4, "Classes optimised together.")
 flags.DEFINE_integer(
     "tile_batch",
-    16,
+    8,
     "Most tile images run through the network at once inside a step (bounds memory).",
+)
+flags.DEFINE_enum(
+    "precision",
+    "float32",
+    ["float32", "bfloat16"],
+    "Arithmetic of the network on the CPU. bfloat16 is TensorFlow's oneDNN mixed-precision "
+    "rewrite, for CPUs with AVX512-BF16 or AMX: GoogLeNet runs about 1.3x faster with the same "
+    "pictures; small networks such as MobileNet gain nothing.",
 )
 flags.DEFINE_float(
     "input_mean", 117.0, "Subtracted from 0-255 pixels before the graph (inception5h: 117)."
@@ -93,21 +101,28 @@ def _import_tensorflow_quietly() -> None:
 
 def _check_flags() -> None:
     from tf_cnnvis.errors import UserError
+    from tf_cnnvis.optimize import cpu_has_bfloat16
 
     for name, low in (("batch_size", 1), ("tile_batch", 1), ("tile_size", 2)):
         if getattr(FLAGS, name) < low:
             raise UserError(f"--{name} must be at least {low}, got {getattr(FLAGS, name)}")
+    if FLAGS.precision == "bfloat16" and not cpu_has_bfloat16():
+        raise UserError(
+            "--precision bfloat16 needs a CPU with AVX512-BF16 or AMX, and this one has "
+            "neither; use --precision float32"
+        )
 
 
 def run() -> int:
     from tf_cnnvis.config import load_params
     from tf_cnnvis.download import INCEPTION5H_URL, URL_ENV, print_progress, resolve_model
     from tf_cnnvis.model import FrozenGraphModel
-    from tf_cnnvis.optimize import StepSettings
+    from tf_cnnvis.optimize import StepSettings, set_bfloat16
     from tf_cnnvis.render import RenderSettings, render_classes
 
     started = time.perf_counter()
     _check_flags()
+    set_bfloat16(FLAGS.precision == "bfloat16")
     params = load_params(FLAGS.params_path)
     model_path = resolve_model(
         FLAGS.model,

@@ -106,6 +106,8 @@ def test_help_lists_every_flag():
         (["--batch_size=0"], ["--batch_size must be at least 1, got 0"]),
         (["--batch_size=four"], ["batch_size", "four"]),
         (["--use_bilateral=maybe"], ["use_bilateral"]),
+        (["--precision=half"], ["precision", "half"]),
+        (["--tile_batch=0"], ["--tile_batch must be at least 1, got 0"]),
         (["stray"], ["unexpected argument 'stray'"]),
         (["--layer", "mixed4z"], ["no layer 'mixed4z'", "did you mean", "mixed4"]),
         (["--layer", "import/input"], ["no layer 'input'"]),

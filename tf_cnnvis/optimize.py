@@ -34,7 +34,7 @@ class StepSettings:
 
     clip_pixels: bool = True
     l2_decay: float = 1e-3
-    tile_batch: int = 16
+    tile_batch: int = 8
     pyramid_levels: int = 4
     bilateral: bool = True
 
