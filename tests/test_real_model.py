@@ -15,8 +15,8 @@ from tf_cnnvis.tiling import plan_tiles
 LOGITS = "MobilenetV1/Logits/SpatialSqueeze"
 CLASSES = {2: "goldfish", 10: "ostrich", 341: "zebra"}
 SCHEDULE = [
-    {"scale": 1.0, "iter_n": 60, "start_sigma": 0.44, "end_sigma": 0.304},
-    {"scale": 1.4, "iter_n": 40, "start_sigma": 0.44, "end_sigma": 0.304},
+    {"scale": 1.0, "iter_n": 100, "start_sigma": 0.44, "end_sigma": 0.304},
+    {"scale": 1.4, "iter_n": 60, "start_sigma": 0.44, "end_sigma": 0.304},
 ]
 
 
