@@ -59,6 +59,15 @@ def run_cli(
     )
 
 
+def run_in(folder: Path, model: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
+    """Run the CLI on ``model`` with params from ``folder/p`` and outputs under ``folder``."""
+    return run_cli(
+        "--model", str(model), "--params_path", str(folder / "p"),
+        "--outdir_path", str(folder / "out"), "--logdir_path", str(folder / "log"),
+        *args, **kwargs,
+    )  # fmt: skip
+
+
 @pytest.fixture(scope="session")
 def slim_graph_path(tmp_path_factory) -> Path:
     """A slim (1/8 width) GoogLeNet-shaped frozen graph with inception5h's names."""

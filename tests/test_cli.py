@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from tests.conftest import run_cli, write_params
+from tests.conftest import run_cli, run_in, write_params
 
 LAYER_DIR = "import_softmax2_pre_activation"
 
@@ -29,11 +29,7 @@ def summary_images(logdir: Path) -> list[list[np.ndarray]]:
 def finished_run(tmp_path_factory, slim_graph_path):
     tmp = tmp_path_factory.mktemp("run")
     write_params(tmp / "p", classes=(1, 2, 3, 4, 5))
-    result = run_cli(
-        "--model", str(slim_graph_path), "--layer", "softmax2_pre_activation",
-        "--params_path", str(tmp / "p"), "--outdir_path", str(tmp / "out"),
-        "--logdir_path", str(tmp / "log"), "--seed", "3",
-    )  # fmt: skip
+    result = run_in(tmp, slim_graph_path, "--layer", "softmax2_pre_activation", "--seed", "3")
     return tmp, result
 
 
@@ -72,17 +68,12 @@ def test_run_prints_the_originals_console_lines(finished_run):
 
 def test_same_seed_same_pictures(tmp_path, slim_graph_path):
     write_params(tmp_path / "p", classes=(2,))
-    result = run_cli(
-        "--model", str(slim_graph_path), "--params_path", str(tmp_path / "p"),
-        "--outdir_path", str(tmp_path / "out"), "--logdir_path", str(tmp_path / "log"),
-        "--seed", "3", "--batch_size", "1",
-    )  # fmt: skip
+    result = run_in(tmp_path, slim_graph_path, "--seed", "3", "--batch_size", "1")
     assert result.returncode == 0, result.stderr
     ours = np.asarray(Image.open(tmp_path / "out" / LAYER_DIR / "image_2.png"), float)
-    repeat = run_cli(
-        "--model", str(slim_graph_path), "--params_path", str(tmp_path / "p"),
-        "--outdir_path", str(tmp_path / "again"), "--logdir_path", str(tmp_path / "log"),
-        "--seed", "3", "--batch_size", "1",
+    repeat = run_in(
+        tmp_path, slim_graph_path, "--seed", "3", "--batch_size", "1",
+        "--outdir_path", str(tmp_path / "again"),
     )  # fmt: skip
     assert repeat.returncode == 0, repeat.stderr
     again = np.asarray(Image.open(tmp_path / "again" / LAYER_DIR / "image_2.png"), float)
@@ -116,11 +107,7 @@ def test_help_lists_every_flag():
 )
 def test_bad_flags_get_one_line_and_exit_2(tmp_path, slim_graph_path, args, words):
     write_params(tmp_path / "p")
-    base = [
-        "--model", str(slim_graph_path), "--params_path", str(tmp_path / "p"),
-        "--outdir_path", str(tmp_path / "out"), "--logdir_path", str(tmp_path / "log"),
-    ]  # fmt: skip
-    result = run_cli(*base, *args)
+    result = run_in(tmp_path, slim_graph_path, *args)  # a repeated flag: the last one counts
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("\n") == 1, result.stderr
     assert result.stderr.startswith("error: ")
@@ -132,10 +119,7 @@ def test_bad_flags_get_one_line_and_exit_2(tmp_path, slim_graph_path, args, word
 def test_outdir_that_is_a_file(tmp_path, slim_graph_path):
     write_params(tmp_path / "p", classes=(1,))
     (tmp_path / "out").write_text("not a folder")
-    result = run_cli(
-        "--model", str(slim_graph_path), "--params_path", str(tmp_path / "p"),
-        "--outdir_path", str(tmp_path / "out"), "--logdir_path", str(tmp_path / "log"),
-    )  # fmt: skip
+    result = run_in(tmp_path, slim_graph_path)
     assert result.returncode == 2
     assert "pass a writable --outdir_path" in result.stderr and result.stderr.count("\n") == 1
     assert (tmp_path / "out").read_text() == "not a folder"

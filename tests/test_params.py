@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT, TINY_OCTAVES, run_cli, write_params
+from tests.conftest import ROOT, TINY_OCTAVES, run_in, write_params
 from tf_cnnvis.config import Octave, load_params
 from tf_cnnvis.errors import UserError
 
@@ -116,16 +116,7 @@ def test_cli_reports_bad_params_in_one_line_with_exit_2(tmp_path, slim_graph_pat
     write_params(
         tmp_path / "p", octaves="[{'scale': 0, 'iter_n': 1, 'start_sigma': .4, 'end_sigma': .3}]"
     )
-    result = run_cli(
-        "--model",
-        str(slim_graph_path),
-        "--params_path",
-        str(tmp_path / "p"),
-        "--outdir_path",
-        str(tmp_path / "out"),
-        "--logdir_path",
-        str(tmp_path / "log"),
-    )
+    result = run_in(tmp_path, slim_graph_path)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "'scale' must be > 0, got 0" in result.stderr
     assert "Traceback" not in result.stderr
@@ -134,16 +125,7 @@ def test_cli_reports_bad_params_in_one_line_with_exit_2(tmp_path, slim_graph_pat
 
 def test_cli_class_out_of_the_layers_range(tmp_path, slim_graph_path):
     write_params(tmp_path / "p", octaves=TINY_OCTAVES, classes=(3, 1008))
-    result = run_cli(
-        "--model",
-        str(slim_graph_path),
-        "--params_path",
-        str(tmp_path / "p"),
-        "--outdir_path",
-        str(tmp_path / "out"),
-        "--logdir_path",
-        str(tmp_path / "log"),
-    )
+    result = run_in(tmp_path, slim_graph_path)
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "error: class 1008 is out of range for layer 'softmax2_pre_activation', "

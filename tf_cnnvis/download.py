@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import os
+import shutil
 import sys
 import tempfile
 import urllib.error
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO
 
 from .errors import FaultError, UserError
+from .files import atomic_write
 
 INCEPTION5H_URL = "https://storage.googleapis.com/download.tensorflow.org/models/inception5h.zip"
 INCEPTION5H_SIZE = 49_937_555
@@ -138,25 +139,14 @@ def _extract(archive: IO[bytes], models_dir: Path, url: str, manual: str) -> Pat
                 raise FaultError(f"the zip from {url} holds no {GRAPH_FILE}; {manual}")
             for name in (LABELS_FILE, GRAPH_FILE):  # the graph last: it marks a complete set
                 if name in members:
-                    with bundle.open(members[name]) as source:
-                        _write_atomic(models_dir / name, source)
+                    with (
+                        bundle.open(members[name]) as source,
+                        atomic_write(models_dir / name) as sink,
+                    ):
+                        shutil.copyfileobj(source, sink, CHUNK)
     except (zipfile.BadZipFile, OSError) as exc:
         raise FaultError(f"could not unpack the zip from {url} ({exc}); {manual}") from None
     return models_dir / GRAPH_FILE
-
-
-def _write_atomic(path: Path, source: IO[bytes]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as sink:
-            while chunk := source.read(CHUNK):
-                sink.write(chunk)
-            sink.flush()
-            os.fsync(sink.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def print_progress(done: int, total: int, stream: IO[str] | None = None) -> None:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 from PIL import Image
 
+from .files import atomic_write
 from .model import IMPORT_PREFIX, canonical_layer_name
 
 SUMMARY_NAME = "One_By_One_DeepDream"
@@ -30,28 +29,9 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
 
 
 def write_png(path: Path, image: np.ndarray) -> None:
-    """Write a uint8 [h, w, 3] image so that ``path`` is either absent, the old file or complete.
-
-    The PNG is written to a temporary file in the same folder and renamed over ``path``.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".png.tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a PNG is as readable as any file
-        with os.fdopen(fd, "wb") as handle:
-            Image.fromarray(image, mode="RGB").save(handle, format="PNG")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    """Write a uint8 [h, w, 3] image so that ``path`` is either absent, the old file or complete."""
+    with atomic_write(path) as handle:
+        Image.fromarray(image, mode="RGB").save(handle, format="PNG")
 
 
 def image_path(outdir: Path, layer: str, unit: int) -> Path:
