@@ -92,11 +92,13 @@ def _import_tensorflow_quietly() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     try:
-        import tensorflow  # noqa: F401
+        import tensorflow
     finally:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+    # Its Python warnings (retracing notices) are for developers; users get one-line errors.
+    tensorflow.get_logger().setLevel("ERROR")
 
 
 def _check_flags() -> None:
@@ -187,7 +189,8 @@ def main(argv: list[str]) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         print(
-            "error: interrupted; finished images are kept, run again to redo the rest",
+            "error: interrupted; every PNG already written is complete, classes not yet "
+            "finished have none",
             file=sys.stderr,
         )
         return 130

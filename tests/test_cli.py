@@ -11,6 +11,7 @@ from PIL import Image
 from tests.conftest import run_cli, run_in, write_params
 
 LAYER_DIR = "import_softmax2_pre_activation"
+TINY_FIRST = {"scale": 1.4, "iter_n": 1, "start_sigma": 0.44, "end_sigma": 0.304}
 
 
 def summary_images(logdir: Path) -> list[list[np.ndarray]]:
@@ -133,3 +134,37 @@ def test_non_graph_model_file(tmp_path):
     assert result.returncode == 2
     assert "is not a frozen TensorFlow GraphDef" in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def test_ctrl_c_leaves_only_complete_pngs(tmp_path, slim_graph_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    long = [{"scale": 1.0, "iter_n": 150, "start_sigma": 0.44, "end_sigma": 0.304}]
+    write_params(tmp_path / "p", octaves=[TINY_FIRST, *long], classes=(1, 2, 3))
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "class_visualization.py"), "--model", str(slim_graph_path),
+         "--params_path", str(tmp_path / "p"), "--outdir_path", str(tmp_path / "out"),
+         "--logdir_path", str(tmp_path / "log"), "--batch_size", "1", "--seed", "0"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    folder = tmp_path / "out" / LAYER_DIR
+    deadline = time.monotonic() + 240
+    while not (folder / "image_1.png").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)  # into the next class's octaves
+    process.send_signal(signal.SIGINT)
+    sent = time.monotonic()
+    _, stderr = process.communicate(timeout=120)
+    assert time.monotonic() - sent < 10  # Python sees Ctrl-C between compiled calls
+    assert process.returncode == 130
+    assert stderr.count("\n") == 1 and stderr.startswith("error: interrupted;")
+    names = sorted(os.listdir(folder))
+    assert "image_1.png" in names and all(n.endswith(".png") for n in names)
+    for name in names:
+        assert np.asarray(Image.open(folder / name)).shape == (313, 313, 3)

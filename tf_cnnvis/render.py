@@ -18,6 +18,9 @@ from .optimize import StepSettings, TiledAscent
 from .output import SummaryLog, image_path, to_uint8, write_png
 
 START_NOISE_STD = 8.0
+# Tile gradients per compiled call (about 6 s on a 2-core CPU): long enough that the return to
+# Python costs nothing, short enough that Ctrl-C, which Python only sees between calls, is prompt.
+TILE_IMAGES_PER_CALL = 256
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,11 @@ def render_batch(
         if octave.iter_n:
             shifts = rng.integers(0, size, (octave.iter_n, 2))
             sigmas = [octave.sigma(step) for step in range(octave.iter_n)]
-            images = ascent.octave(images, targets, shifts, sigmas).numpy()
+            per_step = ascent.plan(*size).runnable_count * len(targets)
+            chunk = max(1, TILE_IMAGES_PER_CALL // max(per_step, 1))
+            for first in range(0, octave.iter_n, chunk):
+                steps = slice(first, first + chunk)
+                images = ascent.octave(images, targets, shifts[steps], sigmas[steps]).numpy()
         clock.append(time.perf_counter())
         if timings is not None:
             seconds = np.diff(clock)
