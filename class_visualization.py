@@ -52,8 +52,8 @@ flags.DEFINE_boolean(
 flags.DEFINE_boolean(
     "clip_pixels",
     True,
-    "Keep pixels in [0, 255] after every step. --noclip_pixels reproduces the original, whose "
-    "pixels drift far out of range and whose images fade into a grey ramp.",
+    "Keep pixels in [0, 255] after every step. --noclip_pixels leaves them unbounded as the "
+    "original did, whose pixels could drift far out of range until the image faded to grey.",
 )
 flags.DEFINE_integer(
     "seed", None, "Seed of the start noise and random shifts (default: random, printed)."
