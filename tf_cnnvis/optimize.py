@@ -56,7 +56,7 @@ class TiledAscent:
     tile_size : int
         Side of the tiles the network is run on.
     settings : StepSettings
-        Clipping, L2 decay, tile batching.
+        Clipping, bilateral filter, L2 decay, tile batching.
     """
 
     def __init__(self, layer: Layer, tile_size: int, settings: StepSettings = StepSettings()):
