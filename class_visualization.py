@@ -81,6 +81,11 @@ flags.DEFINE_integer(
 flags.DEFINE_string(
     "models_dir", str(HERE / "models"), "Where models are looked up and downloaded to."
 )
+flags.DEFINE_boolean(
+    "list_layers",
+    False,
+    "Print every layer of --model that can be visualised, with its shape, and exit.",
+)
 
 HELP_FLAGS = {"-h", "--help", "-help", "--helpshort", "--helpfull"}
 
@@ -125,7 +130,7 @@ def run() -> int:
     started = time.perf_counter()
     _check_flags()
     set_bfloat16(FLAGS.precision == "bfloat16")
-    params = load_params(FLAGS.params_path)
+    params = None if FLAGS.list_layers else load_params(FLAGS.params_path)
     model_path = resolve_model(
         FLAGS.model,
         Path(FLAGS.models_dir),
@@ -135,6 +140,11 @@ def run() -> int:
     model = FrozenGraphModel.from_file(
         model_path, input_mean=FLAGS.input_mean, tile_size=FLAGS.tile_size
     )
+    if FLAGS.list_layers:
+        for name, shape in model.layer_shapes():
+            units = "classes" if shape.rank == 2 else "channels"
+            print(f"{name:<50} {str(shape.as_list()):<24} {shape[-1]} {units}")
+        return 0
     layer = model.layer(FLAGS.layer)
     seed = FLAGS.seed
     if seed is None:

@@ -172,3 +172,15 @@ def test_ctrl_c_leaves_only_complete_pngs(tmp_path, slim_graph_path):
     assert "image_1.png" in names and all(n.endswith(".png") for n in names)
     for name in names:
         assert np.asarray(Image.open(folder / name)).shape == (313, 313, 3)
+
+
+def test_list_layers_needs_no_params(tmp_path, slim_graph_path):
+    result = run_cli(
+        "--model", str(slim_graph_path), "--list_layers", "--params_path", str(tmp_path)
+    )
+    assert result.returncode == 0, result.stderr
+    rows = {line.split()[0]: line for line in result.stdout.splitlines()}
+    assert rows["softmax2_pre_activation"].endswith("[None, 1008]             1008 classes")
+    assert rows["mixed4d"].split()[-2:] == [str(round(528 / 8)), "channels"]
+    assert "input" not in rows and "softmax2_w" not in rows
+    assert list(rows).index("conv2d0") < list(rows).index("mixed5b")

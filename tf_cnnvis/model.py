@@ -14,6 +14,7 @@ from google.protobuf.message import DecodeError
 from .errors import UserError
 
 IMPORT_PREFIX = "import/"
+SOURCES = ("Const", "Placeholder")  # nodes that hold data rather than compute a layer
 # Ops whose output height and width depend on a window, a stride and a padding.
 _WINDOW_OPS = {"Conv2D", "DepthwiseConv2dNative", "MaxPool", "AvgPool"}
 
@@ -120,16 +121,21 @@ class FrozenGraphModel:
             name=IMPORT_PREFIX.rstrip("/"),
         )
 
-    def layer_names(self) -> list[str]:
-        """Names of the nodes whose first output is a float 2-D or 4-D tensor."""
-        names = []
+    def layer_shapes(self) -> list[tuple[str, tf.TensorShape]]:
+        """Every node whose first output is a float 2-D or 4-D tensor, with that output's shape
+        (batch, height and width unknown), in graph order."""
+        layers = []
         for op in self._wrapped.graph.get_operations():
             if not op.name.startswith(IMPORT_PREFIX) or not op.outputs:
                 continue
             out = op.outputs[0]
-            if out.dtype == tf.float32 and out.shape.rank in (2, 4) and op.type != "Const":
-                names.append(canonical_layer_name(op.name))
-        return names
+            if out.dtype == tf.float32 and out.shape.rank in (2, 4) and op.type not in SOURCES:
+                layers.append((canonical_layer_name(op.name), out.shape))
+        return layers
+
+    def layer_names(self) -> list[str]:
+        """Names of the layers :meth:`layer_shapes` lists."""
+        return [name for name, _ in self.layer_shapes()]
 
     def layer(self, name: str) -> Layer:
         """Return the layer called ``name`` (with or without ``import/``)."""
