@@ -1,6 +1,7 @@
 """The command line end to end on a slim GoogLeNet-shaped graph and a tiny schedule."""
 
 import io
+import os
 from pathlib import Path
 
 import numpy as np
@@ -141,7 +142,6 @@ def test_non_graph_model_file(tmp_path):
 
 
 def test_ctrl_c_leaves_only_complete_pngs(tmp_path, slim_graph_path):
-    import os
     import signal
     import subprocess
     import sys
@@ -184,3 +184,24 @@ def test_list_layers_needs_no_params(tmp_path, slim_graph_path):
     assert rows["mixed4d"].split()[-2:] == [str(round(528 / 8)), "channels"]
     assert "input" not in rows and "softmax2_w" not in rows
     assert list(rows).index("conv2d0") < list(rows).index("mixed5b")
+
+
+def test_nan_gradient_stops_with_a_clear_error_and_keeps_earlier_images(tmp_path):
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [None, None, None, 3], name="input")
+        mean = tf.reduce_mean(x, axis=[1, 2, 3])
+        tf.stack([mean, tf.sqrt(mean - 1e9)], axis=1, name="softmax2_pre_activation")  # NaN
+    model = tmp_path / "nan.pb"
+    model.write_bytes(graph.as_graph_def().SerializeToString())
+    octave = {"scale": 1.0, "iter_n": 2, "start_sigma": 0.44, "end_sigma": 0.304}
+    write_params(tmp_path / "p", octaves=[octave], classes=(0, 1))
+    result = run_in(tmp_path, model, "--batch_size", "1", "--tile_size", "32", "--seed", "0")
+    assert result.returncode == 1
+    assert result.stderr == (
+        "error: the gradient of layer 'softmax2_pre_activation' became NaN or infinite for "
+        "classes 1; no image was written for them\n"
+    )
+    folder = tmp_path / "out" / LAYER_DIR
+    assert os.listdir(folder) == ["image_0.png"]
+    assert np.asarray(Image.open(folder / "image_0.png")).shape == (32, 32, 3)
