@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from absl import flags
@@ -81,6 +82,24 @@ flags.DEFINE_integer(
 flags.DEFINE_string(
     "models_dir", str(HERE / "models"), "Where models are looked up and downloaded to."
 )
+flags.DEFINE_string(
+    "classes",
+    None,
+    "Classes to visualise, overriding params.py: indices, ranges and label names, e.g. "
+    "'1,5,goldfish,10-12' (names need the model's label file, or --labels).",
+)
+flags.DEFINE_string(
+    "labels",
+    None,
+    "Label file, one class name a line, line i naming output i (default: "
+    "imagenet_comp_graph_label_strings.txt or labels.txt beside the model).",
+)
+flags.DEFINE_string(
+    "list_classes",
+    None,
+    "Print the index and label of every class whose label contains this text "
+    "(--list_classes= lists all) and exit.",
+)
 flags.DEFINE_boolean(
     "list_layers",
     False,
@@ -123,6 +142,8 @@ def _check_flags() -> None:
 def run() -> int:
     from tf_cnnvis.config import load_params
     from tf_cnnvis.download import INCEPTION5H_URL, URL_ENV, print_progress, resolve_model
+    from tf_cnnvis.errors import UserError
+    from tf_cnnvis.labels import find_labels, matching_classes, parse_classes, read_labels
     from tf_cnnvis.model import FrozenGraphModel
     from tf_cnnvis.optimize import StepSettings, set_bfloat16
     from tf_cnnvis.render import RenderSettings, render_classes
@@ -130,7 +151,8 @@ def run() -> int:
     started = time.perf_counter()
     _check_flags()
     set_bfloat16(FLAGS.precision == "bfloat16")
-    params = None if FLAGS.list_layers else load_params(FLAGS.params_path)
+    listing = FLAGS.list_layers or FLAGS.list_classes is not None
+    params = None if listing else load_params(FLAGS.params_path)
     model_path = resolve_model(
         FLAGS.model,
         Path(FLAGS.models_dir),
@@ -140,12 +162,22 @@ def run() -> int:
     model = FrozenGraphModel.from_file(
         model_path, input_mean=FLAGS.input_mean, tile_size=FLAGS.tile_size
     )
+    label_file = find_labels(model_path, FLAGS.labels)
+    labels = read_labels(label_file) if label_file else None
     if FLAGS.list_layers:
         for name, shape in model.layer_shapes():
             units = "classes" if shape.rank == 2 else "channels"
             print(f"{name:<50} {str(shape.as_list()):<24} {shape[-1]} {units}")
         return 0
+    if FLAGS.list_classes is not None:
+        if labels is None:
+            raise UserError(f"no label file beside {model_path}; give one with --labels")
+        for index, label in matching_classes(labels, FLAGS.list_classes):
+            print(f"{index:>5}  {label}")
+        return 0
     layer = model.layer(FLAGS.layer)
+    if FLAGS.classes is not None:
+        params = replace(params, classes=parse_classes(FLAGS.classes, layer.units, labels))
     seed = FLAGS.seed
     if seed is None:
         seed = int.from_bytes(os.urandom(4), "little")

@@ -1,0 +1,87 @@
+"""Class names: a model's label file, and class lists given by index, range or name."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+from .errors import UserError
+
+LABEL_FILES = ("imagenet_comp_graph_label_strings.txt", "labels.txt")
+
+
+def find_labels(model: Path, explicit: str | None = None) -> Path | None:
+    """``explicit`` if given, else a known label file beside ``model``, else None."""
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise UserError(f"label file {explicit} not found; check --labels")
+        return path
+    for name in LABEL_FILES:
+        candidate = Path(model).parent / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_labels(path: Path) -> list[str]:
+    """One label a line; line ``i`` names output ``i`` (inception5h and MobileNet both keep a
+    placeholder first line, "dummy" or "background", so the offset is already in the file)."""
+    return [line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines()]
+
+
+def parse_classes(spec: str, units: int, labels: list[str] | None) -> tuple[int, ...]:
+    """Turn ``"1,5,goldfish,10-12"`` into class indices, each checked against ``units``.
+
+    Names match labels case-insensitively; an unknown name gets the closest labels in its
+    error, a name that several classes share gets their indices.
+    """
+    lowered = [label.lower() for label in labels or []]
+    classes: list[int] = []
+    for item in (part.strip() for part in spec.split(",")):
+        if not item:
+            raise UserError(f"--classes {spec!r} has an empty item; separate classes by commas")
+        low, dash, high = item.partition("-")
+        if item.isdigit():
+            classes.append(int(item))
+        elif dash and low.strip().isdigit() and high.strip().isdigit():
+            first, last = int(low), int(high)
+            if last < first:
+                raise UserError(f"--classes range {item} runs backwards; write {last}-{first}")
+            classes.extend(range(first, last + 1))
+        else:
+            classes.append(_by_name(item, labels, lowered))
+    for unit in classes:
+        if unit >= units:
+            raise UserError(f"--classes holds {unit}, but the layer has units 0..{units - 1}")
+    if len(set(classes)) != len(classes):
+        twice = next(c for c in classes if classes.count(c) > 1)
+        raise UserError(f"--classes names class {twice} twice; list each class once")
+    return tuple(classes)
+
+
+def _by_name(name: str, labels: list[str] | None, lowered: list[str]) -> int:
+    if not labels:
+        raise UserError(
+            f"--classes names {name!r} but the model has no label file; give indices or --labels"
+        )
+    hits = [i for i, label in enumerate(lowered) if label == name.lower()]
+    if len(hits) == 1:
+        return hits[0]
+    if hits:
+        raise UserError(
+            f"class name {name!r} is ambiguous: classes {', '.join(map(str, hits))} "
+            "have it; give the index"
+        )
+    close = difflib.get_close_matches(name.lower(), lowered, n=3, cutoff=0.6)
+    hint = (
+        "closest: " + ", ".join(f"{labels[lowered.index(c)]} ({lowered.index(c)})" for c in close)
+        if close
+        else "list them with --list_classes"
+    )
+    raise UserError(f"no class is called {name!r}; {hint}")
+
+
+def matching_classes(labels: list[str], text: str) -> list[tuple[int, str]]:
+    """Index and label of every class whose label contains ``text`` (case-insensitive)."""
+    return [(i, label) for i, label in enumerate(labels) if text.lower() in label.lower()]
