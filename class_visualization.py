@@ -101,6 +101,11 @@ flags.DEFINE_string(
     "(--list_classes= lists all) and exit.",
 )
 flags.DEFINE_boolean(
+    "skip_existing",
+    False,
+    "Leave classes whose PNG already exists alone: resumes a stopped run.",
+)
+flags.DEFINE_boolean(
     "list_layers",
     False,
     "Print every layer of --model that can be visualised, with its shape, and exit.",
@@ -200,6 +205,7 @@ def run() -> int:
         Path(FLAGS.logdir_path),
         seed=seed,
         log=lambda line: print(line, flush=True),
+        skip_existing=FLAGS.skip_existing,
     )
     print(f"total time {time.perf_counter() - started:.1f} s")
     return 0
@@ -231,8 +237,8 @@ def main(argv: list[str]) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         print(
-            "error: interrupted; every PNG already written is complete, classes not yet "
-            "finished have none",
+            "error: interrupted; every PNG already written is complete, run again with "
+            "--skip_existing to do the rest",
             file=sys.stderr,
         )
         return 130

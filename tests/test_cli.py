@@ -168,6 +168,7 @@ def test_ctrl_c_leaves_only_complete_pngs(tmp_path, slim_graph_path):
     assert time.monotonic() - sent < 10  # Python sees Ctrl-C between compiled calls
     assert process.returncode == 130
     assert stderr.count("\n") == 1 and stderr.startswith("error: interrupted;")
+    assert "--skip_existing" in stderr
     names = sorted(os.listdir(folder))
     assert "image_1.png" in names and all(n.endswith(".png") for n in names)
     for name in names:
@@ -205,3 +206,17 @@ def test_nan_gradient_stops_with_a_clear_error_and_keeps_earlier_images(tmp_path
     folder = tmp_path / "out" / LAYER_DIR
     assert os.listdir(folder) == ["image_0.png"]
     assert np.asarray(Image.open(folder / "image_0.png")).shape == (32, 32, 3)
+
+
+def test_skip_existing_renders_only_the_missing_classes(tmp_path, slim_graph_path):
+    write_params(tmp_path / "p", classes=(1, 2, 3))
+    assert run_in(tmp_path, slim_graph_path, "--batch_size", "2", "--seed", "0").returncode == 0
+    folder = tmp_path / "out" / LAYER_DIR
+    (folder / "image_2.png").unlink()
+    kept = {n: (folder / n).stat().st_mtime_ns for n in ("image_1.png", "image_3.png")}
+    result = run_in(tmp_path, slim_graph_path, "--skip_existing", "--seed", "0")
+    assert result.returncode == 0, result.stderr
+    assert f"skipping 2 classes already in {folder}: 1, 3" in result.stdout
+    assert "2 -> featuremap completed." in result.stdout.splitlines()
+    assert sorted(os.listdir(folder)) == ["image_1.png", "image_2.png", "image_3.png"]
+    assert {n: (folder / n).stat().st_mtime_ns for n in kept} == kept

@@ -155,8 +155,12 @@ def render_classes(
     logdir: Path,
     seed: int | None = None,
     log: Callable[[str], None] = print,
+    skip_existing: bool = False,
 ) -> list[Path]:
     """Visualise every class of ``params`` for ``layer`` and write its PNGs and summaries.
+
+    With ``skip_existing``, classes whose PNG is already there are left alone: since PNGs are
+    only ever written whole, this resumes a run that was stopped.
 
     Returns
     -------
@@ -168,12 +172,20 @@ def render_classes(
     summary = SummaryLog(logdir, layer.name)
     prepare_folder(png_folder, "--outdir_path")
     prepare_folder(summary.path, "--logdir_path")
+    todo = params.classes
+    if skip_existing:
+        done = [unit for unit in todo if image_path(outdir, layer.name, unit).is_file()]
+        todo = tuple(unit for unit in todo if unit not in done)
+        if done:
+            log(
+                f"skipping {len(done)} classes already in {png_folder}: {', '.join(map(str, done))}"
+            )
     rng = np.random.default_rng(seed)
     ascent = TiledAscent(layer, tile_size, settings.step)
     written = []
     started = time.perf_counter()
     try:
-        for number, batch in enumerate(batches(params.classes, settings.batch_size)):
+        for number, batch in enumerate(batches(todo, settings.batch_size)):
             images = render_batch(ascent, batch, params, settings, rng, log)
             if not np.isfinite(images).all():
                 raise FaultError(
