@@ -291,7 +291,7 @@ def target_logits(layer: Layer, images: np.ndarray, classes) -> np.ndarray:
     return np.array(out)
 
 
-def per_octave_table(timings: list[dict], key: str, classes: int, batch_size: int) -> list[dict]:
+def per_octave_table(timings: list[dict], key: str) -> list[dict]:
     """Seconds per iteration of each octave, summed over the batches of the run."""
     rows: dict[int, dict] = {}
     for t in timings:
@@ -299,7 +299,7 @@ def per_octave_table(timings: list[dict], key: str, classes: int, batch_size: in
             t["octave"],
             {"octave": t["octave"], "size": t["size"], "iter_n": t["iter_n"], "seconds": 0.0},
         )
-        row["seconds"] += t[key] if key in t else t["seconds"]
+        row["seconds"] += t[key]
     for row in rows.values():
         row["s_per_iter"] = row["seconds"] / max(row["iter_n"], 1)
     return [rows[k] for k in sorted(rows)]
@@ -369,7 +369,7 @@ def main() -> int:
         lib_peak = peak_memory_mb()
         bare = bare_tile_gradient(layer, [1, 4, 8, 16, 32])
         best_n = min(bare, key=bare.get)
-        table = per_octave_table(timings, "ascent_s", len(CLASSES), settings.batch_size)
+        table = per_octave_table(timings, "ascent_s")
         fixed = [
             sum(t["tv_bregman_s"] + t["resize_s"] for t in timings if t["octave"] == r["octave"])
             for r in table
@@ -396,7 +396,7 @@ def main() -> int:
         ref_images, ref_timings, ref_total, ref_parts, ref_warmup = run_reference(
             layer, params, settings.batch_size, args.seed
         )
-        ref_table = per_octave_table(ref_timings, "seconds", len(CLASSES), settings.batch_size)
+        ref_table = per_octave_table(ref_timings, "seconds")
         results["reference"] = {
             "total_s": ref_total,
             "warmup_s": ref_warmup,

@@ -94,9 +94,7 @@ def render_batch(
         If given, one dict per octave is appended: its image size, ``iter_n``, and the seconds
         spent resizing, in TV-Bregman denoising and in the ascent steps.
     """
-    images: tf.Tensor | np.ndarray = start_images(
-        rng, len(targets), ascent.tile_size, params.background_color
-    )
+    images = start_images(rng, len(targets), ascent.tile_size, params.background_color)
     for index, octave in enumerate(params.octaves):
         log(
             f"octave {index} | layer {ascent.layer.name} | scale {octave.scale} "
@@ -129,7 +127,7 @@ def render_batch(
                     "resize_s": seconds[0],
                     "tv_bregman_s": seconds[1],
                     "ascent_s": seconds[2],
-                }  # fmt: skip
+                }
             )
     return np.asarray(images, dtype=np.float32)
 
