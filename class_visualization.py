@@ -18,20 +18,25 @@ from pathlib import Path
 from absl import flags
 
 HERE = Path(__file__).resolve().parent
+FAST_ITERATIONS = 0.5  # --fast: iterations relative to params.py (README: Speed and quality)
 
 FLAGS = flags.FLAGS
+_ABSL_FLAGS = set(FLAGS)
 flags.DEFINE_string(
     "model",
     "tensorflow_inception_graph.pb",
-    "Frozen GraphDef (.pb): a path, or a file name in --models_dir. The default inception5h "
-    "graph is downloaded there when missing (checksum-verified; set TF_CNNVIS_INCEPTION5H_URL "
-    "to use a mirror).",
+    "The classifier: a frozen GraphDef (.pb), a SavedModel folder, a Keras .keras/.h5 file or "
+    "a float .tflite file; a path, or a name in --models_dir. The default inception5h graph is "
+    "downloaded there when missing (checksum-verified; set TF_CNNVIS_INCEPTION5H_URL to use a "
+    "mirror).",
 )
 flags.DEFINE_string(
     "layer",
-    "import/softmax2_pre_activation",
-    "Layer to visualise, with or without 'import/'. A [batch, units] layer maximises the "
-    "logit of each class; a [batch, h, w, channels] layer the mean of each channel.",
+    None,
+    "Layer to visualise, with or without 'import/' (default: import/softmax2_pre_activation "
+    "for inception5h, else the model's output). A [batch, units] layer maximises the logit of "
+    "each class (a softmax is replaced by its input logits); a [batch, h, w, channels] layer "
+    "the mean of each channel.",
 )
 flags.DEFINE_string(
     "params_path",
@@ -74,10 +79,20 @@ flags.DEFINE_enum(
     "pictures; small networks such as MobileNet gain nothing.",
 )
 flags.DEFINE_float(
-    "input_mean", 117.0, "Subtracted from 0-255 pixels before the graph (inception5h: 117)."
+    "input_mean",
+    None,
+    "Subtracted from 0-255 pixels before the model (default for .pb graphs: 117, inception5h's).",
+)
+flags.DEFINE_string(
+    "input_range",
+    None,
+    "The values the model wants for pixels 0 and 255, e.g. '-1,1' (MobileNet, Inception v3) "
+    "or '0,1'. Needed for SavedModel, Keras and TFLite models that do not record it.",
 )
 flags.DEFINE_integer(
-    "tile_size", 224, "Side of the tiles the graph runs on (its input size; inception5h: 224)."
+    "tile_size",
+    None,
+    "Side of the tiles the model runs on (default: the model's input size, else 224).",
 )
 flags.DEFINE_string(
     "models_dir", str(HERE / "models"), "Where models are looked up and downloaded to."
@@ -91,8 +106,8 @@ flags.DEFINE_string(
 flags.DEFINE_string(
     "labels",
     None,
-    "Label file, one class name a line, line i naming output i (default: "
-    "imagenet_comp_graph_label_strings.txt or labels.txt beside the model).",
+    "Label file, one class name a line, line i naming output i (default: the TFLite model's "
+    "own labels, or imagenet_comp_graph_label_strings.txt or labels.txt beside the model).",
 )
 flags.DEFINE_string(
     "list_classes",
@@ -110,8 +125,23 @@ flags.DEFINE_boolean(
     False,
     "Print every layer of --model that can be visualised, with its shape, and exit.",
 )
+flags.DEFINE_string(
+    "input_image",
+    None,
+    "Start from this picture (PNG, JPEG, any size) instead of noise, DeepDream style.",
+)
+flags.DEFINE_boolean(
+    "quiet", False, "No progress bar: log lines only (the bar shows only on a terminal anyway)."
+)
+flags.DEFINE_boolean(
+    "fast",
+    False,
+    f"Preset for quick looks: the fewest whole tiles that cover the image instead of the "
+    f"original's half-overlapping grid, and {FAST_ITERATIONS:g}x the iterations of params.py.",
+)
 
 HELP_FLAGS = {"-h", "--help", "-help", "--helpshort", "--helpfull"}
+_OWN_FLAGS = set(FLAGS) - _ABSL_FLAGS
 
 
 def _import_tensorflow_quietly() -> None:
@@ -135,7 +165,7 @@ def _check_flags() -> None:
     from tf_cnnvis.optimize import cpu_has_bfloat16
 
     for name, low in (("batch_size", 1), ("tile_batch", 1), ("tile_size", 2)):
-        if getattr(FLAGS, name) < low:
+        if getattr(FLAGS, name) is not None and getattr(FLAGS, name) < low:
             raise UserError(f"--{name} must be at least {low}, got {getattr(FLAGS, name)}")
     if FLAGS.precision == "bfloat16" and not cpu_has_bfloat16():
         raise UserError(
@@ -144,14 +174,49 @@ def _check_flags() -> None:
         )
 
 
+def _input_scaling(model_file):
+    """The pixel scaling from the flags, else from the model file, else inception5h's."""
+    from tf_cnnvis.errors import UserError
+    from tf_cnnvis.model import InputScaling
+
+    if FLAGS.input_mean is not None and FLAGS.input_range is not None:
+        raise UserError("give --input_mean or --input_range, not both")
+    if FLAGS.input_mean is not None:
+        return InputScaling.from_mean(FLAGS.input_mean)
+    if FLAGS.input_range is not None:
+        parts = FLAGS.input_range.split(",")
+        try:
+            low, high = (float(part) for part in parts)
+        except ValueError:
+            raise UserError(
+                f"--input_range {FLAGS.input_range!r} is not two numbers; write e.g. -1,1"
+            ) from None
+        if not low < high:
+            raise UserError(f"--input_range {FLAGS.input_range} must go from low to high")
+        return InputScaling.from_range(low, high)
+    if model_file.scaling is not None:
+        return model_file.scaling
+    if model_file.kind == "graphdef":
+        return InputScaling.from_mean(117.0)
+    raise UserError(
+        f"the {model_file.kind} model does not record what pixel values it expects; pass "
+        "--input_range -1,1 (MobileNet, Inception v3), --input_range 0,1, --input_range 0,255 "
+        "or --input_mean"
+    )
+
+
 def run() -> int:
     from tf_cnnvis.config import load_params
     from tf_cnnvis.download import INCEPTION5H_URL, URL_ENV, print_progress, resolve_model
     from tf_cnnvis.errors import UserError
-    from tf_cnnvis.labels import find_labels, matching_classes, parse_classes, read_labels
-    from tf_cnnvis.model import FrozenGraphModel
+    from tf_cnnvis.labels import align_labels, matching_classes, parse_classes, read_labels
+    from tf_cnnvis.model_files import describe_model, load_model
     from tf_cnnvis.optimize import StepSettings, set_bfloat16
+    from tf_cnnvis.output import CONTACT_SHEET, image_path
+    from tf_cnnvis.progress import ProgressBar
     from tf_cnnvis.render import RenderSettings, render_classes
+    from tf_cnnvis.report import REPORT, finish_run, format_rows, score_image, score_row
+    from tf_cnnvis.start_image import read_start_image
 
     started = time.perf_counter()
     _check_flags()
@@ -164,25 +229,30 @@ def run() -> int:
         url=os.environ.get(URL_ENV) or INCEPTION5H_URL,
         progress=print_progress,
     )
-    model = FrozenGraphModel.from_file(
-        model_path, input_mean=FLAGS.input_mean, tile_size=FLAGS.tile_size
-    )
-    label_file = find_labels(model_path, FLAGS.labels)
-    labels = read_labels(label_file) if label_file else None
+    model_file = describe_model(model_path)
+    model = load_model(model_path, _input_scaling(model_file), FLAGS.tile_size)
+    labels = read_labels(Path(FLAGS.labels)) if FLAGS.labels else model_file.labels
     if FLAGS.list_layers:
         for name, shape in model.layer_shapes():
             units = "classes" if shape.rank == 2 else "channels"
             print(f"{name:<50} {str(shape.as_list()):<24} {shape[-1]} {units}")
         return 0
+    layer = model.layer(FLAGS.layer or model.default_layer())
+    if layer.softmax_replaced:
+        print(f"layer {layer.name} is a softmax: visualising its logits {layer.node}")
+    if labels is not None and layer.rank == 2:
+        labels = align_labels(labels, layer.units)
     if FLAGS.list_classes is not None:
         if labels is None:
             raise UserError(f"no label file beside {model_path}; give one with --labels")
         for index, label in matching_classes(labels, FLAGS.list_classes):
             print(f"{index:>5}  {label}")
         return 0
-    layer = model.layer(FLAGS.layer)
     if FLAGS.classes is not None:
         params = replace(params, classes=parse_classes(FLAGS.classes, layer.units, labels))
+    if FLAGS.fast:
+        params = params.with_iterations(FAST_ITERATIONS)
+    start = read_start_image(Path(FLAGS.input_image)) if FLAGS.input_image else None
     seed = FLAGS.seed
     if seed is None:
         seed = int.from_bytes(os.urandom(4), "little")
@@ -194,21 +264,83 @@ def run() -> int:
             clip_pixels=FLAGS.clip_pixels,
             bilateral=FLAGS.use_bilateral,
             tile_batch=FLAGS.tile_batch,
+            tile_grid="cover" if FLAGS.fast else "original",
         ),
     )
-    render_classes(
-        layer,
-        FLAGS.tile_size,
-        params,
-        settings,
-        Path(FLAGS.outdir_path),
-        Path(FLAGS.logdir_path),
-        seed=seed,
-        log=lambda line: print(line, flush=True),
-        skip_existing=FLAGS.skip_existing,
+    outdir = Path(FLAGS.outdir_path)
+    folder = image_path(outdir, layer.name, 0).parent
+    todo = len(params.classes)
+    if FLAGS.skip_existing:
+        todo -= sum(image_path(outdir, layer.name, u).is_file() for u in params.classes)
+    bar = ProgressBar(params, todo, disable=True if FLAGS.quiet else None)
+    try:
+        results = render_classes(
+            layer,
+            model.tile_size,
+            params,
+            settings,
+            outdir,
+            Path(FLAGS.logdir_path),
+            seed=seed,
+            log=bar.write,
+            skip_existing=FLAGS.skip_existing,
+            labels=labels,
+            observers=[bar],
+            start=start,
+        )
+    finally:
+        bar.close()
+    run_info = _run_record(model_path, model_file.kind, model, layer, params, settings, seed)
+    run_info["total_s"] = round(time.perf_counter() - started, 1)
+    rows = finish_run(
+        folder,
+        params.classes,
+        [score_row(r.score, r.path.name, r.seconds) for r in results],
+        run_info,
+        layer.rank,
+        rate=lambda unit, picture: score_row(
+            score_image(layer, picture, unit, model.tile_size, labels), f"image_{unit}.png", 0.0
+        ),
     )
+    print(format_rows(rows, layer.rank))
+    print(f"report: {folder / REPORT}, contact sheet: {folder / CONTACT_SHEET}")
     print(f"total time {time.perf_counter() - started:.1f} s")
     return 0
+
+
+def _run_record(model_path, kind, model, layer, params, settings, seed) -> dict:
+    """Everything report.json needs to repeat and judge the run."""
+    import platform
+    from dataclasses import asdict
+
+    import numpy
+    import PIL
+    import skimage
+    import tensorflow
+
+    return {
+        "command": [Path(sys.argv[0]).name, *sys.argv[1:]],
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "seed": seed,
+        "model": str(model_path),
+        "model_kind": kind,
+        "layer": layer.name,
+        "node": layer.node,
+        "input_scaling": asdict(model.scaling),
+        "tile_size": model.tile_size,
+        "precision": FLAGS.precision,
+        "flags": {name: FLAGS[name].value for name in sorted(_OWN_FLAGS)},
+        "params": asdict(params),
+        "settings": asdict(settings),
+        "versions": {
+            "python": platform.python_version(),
+            "tensorflow": tensorflow.__version__,
+            "numpy": numpy.__version__,
+            "scikit-image": skimage.__version__,
+            "pillow": PIL.__version__,
+            "platform": platform.platform(),
+        },
+    }
 
 
 def main(argv: list[str]) -> int:

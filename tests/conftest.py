@@ -95,14 +95,26 @@ def stripes_graph_path(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def mobilenet_graph_path(tmp_path_factory) -> Path:
-    """MobileNet v1 0.25 (real ImageNet weights) rebuilt from its TFLite file; skips when absent."""
-    tflite = MOBILENET_DIR / "mobilenet_v1_0.25_224_1_default_1.tflite"
-    if not tflite.is_file():
-        pytest.skip(f"real-weights model not present at {tflite}")
-    from tf_cnnvis.tflite import graph_def_from_tflite
-
-    path = tmp_path_factory.mktemp("graphs") / "mobilenet_v1_025.pb"
-    path.write_bytes(graph_def_from_tflite(tflite, input_scale=1 / 127.5).SerializeToString())
+def shared_model(name: str) -> Path:
+    """A file from ../shared/models; the test skips, saying why, when it is absent."""
+    path = SHARED_MODELS / name
+    if not path.is_file():
+        pytest.skip(f"real-weights model not present at {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def mobilenet_tflite() -> Path:
+    """MobileNet v1 0.25 (real ImageNet weights), the TFLite file with metadata and labels."""
+    return shared_model(
+        "mobilenet_v1_0.25_224_float_tflite/mobilenet_v1_0.25_224_1_metadata_1.tflite"
+    )
+
+
+@pytest.fixture(scope="session")
+def mobilenet(mobilenet_tflite):
+    """MobileNet v1 0.25 rebuilt as a differentiable graph (pixels mapped to [-1, 1])."""
+    from tf_cnnvis.model import InputScaling
+    from tf_cnnvis.model_files import load_model
+
+    return load_model(mobilenet_tflite, InputScaling.from_range(-1.0, 1.0))

@@ -39,7 +39,12 @@ def test_run_writes_one_png_per_class_at_the_final_size(finished_run):
     tmp, result = finished_run
     assert result.returncode == 0, result.stderr
     folder = tmp / "out" / LAYER_DIR
-    assert sorted(p.name for p in folder.iterdir()) == [f"image_{c}.png" for c in (1, 2, 3, 4, 5)]
+    assert sorted(p.name for p in folder.glob("image_*.png")) == [
+        f"image_{c}.png" for c in (1, 2, 3, 4, 5)
+    ]
+    assert sorted(p.name for p in folder.glob("*")) == sorted(
+        ["contact_sheet.png", "report.json", *(f"image_{c}.png" for c in (1, 2, 3, 4, 5))]
+    )
     for c in (1, 2, 3, 4, 5):
         image = np.asarray(Image.open(folder / f"image_{c}.png"))
         assert image.shape == (438, 438, 3)  # 224 -> 313 -> 438
@@ -204,7 +209,7 @@ def test_nan_gradient_stops_with_a_clear_error_and_keeps_earlier_images(tmp_path
         "classes 1; no image was written for them\n"
     )
     folder = tmp_path / "out" / LAYER_DIR
-    assert os.listdir(folder) == ["image_0.png"]
+    assert os.listdir(folder) == ["image_0.png"]  # no report or contact sheet of a failed run
     assert np.asarray(Image.open(folder / "image_0.png")).shape == (32, 32, 3)
 
 
@@ -218,5 +223,9 @@ def test_skip_existing_renders_only_the_missing_classes(tmp_path, slim_graph_pat
     assert result.returncode == 0, result.stderr
     assert f"skipping 2 classes already in {folder}: 1, 3" in result.stdout
     assert "2 -> featuremap completed." in result.stdout.splitlines()
-    assert sorted(os.listdir(folder)) == ["image_1.png", "image_2.png", "image_3.png"]
+    assert sorted(p.name for p in folder.glob("image_*")) == [
+        "image_1.png",
+        "image_2.png",
+        "image_3.png",
+    ]
     assert {n: (folder / n).stat().st_mtime_ns for n in kept} == kept

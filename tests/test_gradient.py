@@ -70,15 +70,15 @@ def test_octave_in_one_call_equals_step_by_step(slim_model):
     images = rng.normal([10, 90, 140], 8, (2, 230, 240, 3)).astype(np.float32)
     shifts = rng.integers(0, (230, 240), (3, 2))
     sigmas = [0.44, 0.4, 0.35]
-    at_once = ascent.octave(images, [1, 2], shifts, sigmas).numpy()
+    at_once = ascent.octave(images, [1, 2], shifts, sigmas)[0].numpy()
     # The loop runs the steps in order with their own shift and sigma: the same as three calls.
     by_call = images
     for shift, sigma in zip(shifts, sigmas, strict=True):
-        by_call = ascent.octave(by_call, [1, 2], [shift], [sigma])
+        by_call = ascent.octave(by_call, [1, 2], [shift], [sigma])[0]
     np.testing.assert_array_equal(at_once, by_call.numpy())
     # One step of the loop is the single compiled step, up to float rounding (further steps
     # amplify rounding: the normalised gradient of a ReLU net is very sensitive to its input).
-    one = ascent.octave(images, [1, 2], shifts[:1], sigmas[:1]).numpy()
+    one = ascent.octave(images, [1, 2], shifts[:1], sigmas[:1])[0].numpy()
     np.testing.assert_allclose(one, ascent.step(images, [1, 2], shifts[0], 0.44), atol=1e-3)
     assert np.abs(at_once - images).mean() > 0.5
 
@@ -93,6 +93,6 @@ def test_octave_runs_again_without_grappler_errors():
     layer = FrozenGraphModel(build_inception5h_like(width=1.0)).layer("softmax2_pre_activation")
     ascent = TiledAscent(layer, 224, StepSettings(bilateral=False))
     images = np.full((2, 313, 313, 3), 100.0, np.float32)
-    first = ascent.octave(images, [1, 2], [(5, 7), (9, 3)], [0.4, 0.4]).numpy()
-    again = ascent.octave(images, [1, 2], [(5, 7), (9, 3)], [0.4, 0.4]).numpy()
+    first = ascent.octave(images, [1, 2], [(5, 7), (9, 3)], [0.4, 0.4])[0].numpy()
+    again = ascent.octave(images, [1, 2], [(5, 7), (9, 3)], [0.4, 0.4])[0].numpy()
     np.testing.assert_array_equal(first, again)

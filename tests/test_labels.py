@@ -1,8 +1,10 @@
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import run_cli, run_in, write_params
 from tf_cnnvis.errors import UserError
-from tf_cnnvis.labels import find_labels, matching_classes, parse_classes, read_labels
+from tf_cnnvis.labels import label_file_in, matching_classes, parse_classes, read_labels
 
 LABELS = ["dummy", "kit fox", "English setter", "goldfish", "crane", "goldfinch", "crane"]
 
@@ -39,12 +41,12 @@ def test_names_need_labels():
 
 def test_label_file_beside_the_model(tmp_path):
     (tmp_path / "labels.txt").write_text("\n".join(LABELS) + "\n")
-    found = find_labels(tmp_path / "graph.pb")
+    found = label_file_in(tmp_path)
     assert found == tmp_path / "labels.txt"
     assert read_labels(found) == LABELS
     assert matching_classes(LABELS, "GOLD") == [(3, "goldfish"), (5, "goldfinch")]
-    with pytest.raises(UserError, match="label file nope.txt not found; check --labels"):
-        find_labels(tmp_path / "graph.pb", "nope.txt")
+    with pytest.raises(UserError, match="cannot read label file nope.txt .*; check --labels"):
+        read_labels(Path("nope.txt"))
 
 
 @pytest.fixture()
@@ -67,6 +69,6 @@ def test_cli_classes_override_params(tmp_path, labelled_model):
     result = run_in(tmp_path, labelled_model, "--classes", "goldfish,2", "--seed", "1")
     assert result.returncode == 0, result.stderr
     folder = tmp_path / "out" / "import_softmax2_pre_activation"
-    assert sorted(p.name for p in folder.iterdir()) == ["image_2.png", "image_3.png"]
+    assert sorted(p.name for p in folder.glob("image_*")) == ["image_2.png", "image_3.png"]
     bad = run_in(tmp_path, labelled_model, "--classes", "crane")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "ambiguous" in bad.stderr

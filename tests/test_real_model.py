@@ -8,21 +8,16 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import MOBILENET_DIR, run_cli, write_params
-from tf_cnnvis.model import FrozenGraphModel
+from tests.conftest import run_cli, shared_model, write_params
 from tf_cnnvis.tiling import plan_tiles
 
 LOGITS = "MobilenetV1/Logits/SpatialSqueeze"
-CLASSES = {2: "goldfish", 10: "ostrich", 341: "zebra"}
+PROBABILITIES = "MobilenetV1/Predictions/Reshape_1"
+CLASSES = {2: "goldfish", 853: "tennis ball", 964: "pizza", 324: "monarch", 981: "volcano"}
 SCHEDULE = [
-    {"scale": 1.0, "iter_n": 100, "start_sigma": 0.44, "end_sigma": 0.304},
-    {"scale": 1.4, "iter_n": 60, "start_sigma": 0.44, "end_sigma": 0.304},
+    {"scale": 1.0, "iter_n": 60, "start_sigma": 0.44, "end_sigma": 0.304},
+    {"scale": 1.4, "iter_n": 40, "start_sigma": 0.44, "end_sigma": 0.304},
 ]
-
-
-@pytest.fixture(scope="module")
-def mobilenet(mobilenet_graph_path):
-    return FrozenGraphModel.from_file(mobilenet_graph_path, input_mean=127.5)
 
 
 def best_tile_probability(layer, image: np.ndarray, unit: int, tile: int = 224) -> float:
@@ -37,13 +32,20 @@ def best_tile_probability(layer, image: np.ndarray, unit: int, tile: int = 224) 
     return float(tf.nn.softmax(logits)[:, unit].numpy().max())
 
 
-def test_rebuilt_network_matches_the_tflite_interpreter(mobilenet):
-    interpreter = tf.lite.Interpreter(
-        model_path=str(MOBILENET_DIR / "mobilenet_v1_0.25_224_1_default_1.tflite")
-    )
+@pytest.mark.parametrize(
+    "name",
+    ["mobilenet_v1_0.25_224_1_default_1.tflite", "mobilenet_v1_0.25_224_1_metadata_1.tflite"],
+)
+def test_rebuilt_network_matches_the_tflite_interpreter(name):
+    from tf_cnnvis.model import InputScaling
+    from tf_cnnvis.model_files import load_model
+
+    path = shared_model(f"mobilenet_v1_0.25_224_float_tflite/{name}")
+    model = load_model(path, InputScaling.from_range(-1.0, 1.0))
+    interpreter = tf.lite.Interpreter(model_path=str(path))
     interpreter.allocate_tensors()
     (source,), (target,) = interpreter.get_input_details(), interpreter.get_output_details()
-    probs = mobilenet.layer("MobilenetV1/Predictions/Reshape_1")
+    probs = model.layer(PROBABILITIES, softmax_to_logits=False)
     rng = np.random.default_rng(0)
     for _ in range(3):
         pixels = rng.uniform(0, 255, (1, 224, 224, 3)).astype(np.float32)
@@ -54,19 +56,41 @@ def test_rebuilt_network_matches_the_tflite_interpreter(mobilenet):
         assert np.abs(got - want).max() < 1e-4
 
 
+def test_the_softmax_output_is_replaced_by_its_logits(mobilenet):
+    layer = mobilenet.layer(PROBABILITIES)
+    assert layer.softmax_replaced and layer.units == 1001
+    pixels = tf.random.uniform((2, 224, 224, 3), 0, 255, seed=1)
+    logits = mobilenet.layer(LOGITS).activations(pixels)
+    np.testing.assert_allclose(layer.activations(pixels), logits, atol=1e-5)
+    assert mobilenet.default_layer() == PROBABILITIES
+
+
+def test_metadata_gives_the_input_scaling_and_labels(mobilenet_tflite):
+    from tf_cnnvis.model import InputScaling
+    from tf_cnnvis.model_files import describe_model
+
+    described = describe_model(mobilenet_tflite)
+    assert described.kind == "tflite"
+    assert described.scaling == InputScaling(1 / 127.5, -1.0)
+    assert described.labels[:3] == ["background", "tench", "goldfish"]
+
+
 @pytest.mark.slow
-def test_cli_draws_classes_the_network_recognises(tmp_path, mobilenet_graph_path, mobilenet):
-    write_params(tmp_path / "p", octaves=SCHEDULE, classes=tuple(CLASSES))
+def test_cli_draws_classes_the_network_recognises(tmp_path, mobilenet_tflite, mobilenet):
+    """No --layer, --input_range or --labels: the TFLite metadata says all; classes by name."""
+    write_params(tmp_path / "p", octaves=SCHEDULE, classes=(1,))
     result = run_cli(
-        "--model", str(mobilenet_graph_path), "--layer", LOGITS, "--input_mean", "127.5",
-        "--params_path", str(tmp_path / "p"), "--outdir_path", str(tmp_path / "out"),
-        "--logdir_path", str(tmp_path / "log"), "--seed", "0",
+        "--model", str(mobilenet_tflite), "--classes", ",".join(CLASSES.values()),
+        "--batch_size", "5", "--params_path", str(tmp_path / "p"),
+        "--outdir_path", str(tmp_path / "out"), "--logdir_path", str(tmp_path / "log"),
+        "--seed", "0",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
+    assert "is a softmax: visualising its logits" in result.stdout
     from PIL import Image
 
     layer = mobilenet.layer(LOGITS)
-    folder = tmp_path / "out" / "import_mobilenetv1_logits_spatialsqueeze"
+    folder = tmp_path / "out" / "import_mobilenetv1_predictions_reshape_1"
     for unit, label in CLASSES.items():
         image = np.asarray(Image.open(folder / f"image_{unit}.png"), np.float32)
         assert image.shape == (313, 313, 3)

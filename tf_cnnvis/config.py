@@ -7,7 +7,7 @@ import importlib.util
 import math
 import numbers
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .errors import UserError
@@ -38,6 +38,14 @@ class Params:
     octaves: tuple[Octave, ...]
     background_color: tuple[float, float, float]
     classes: tuple[int, ...]
+
+    def with_iterations(self, factor: float) -> Params:
+        """The same schedule with every octave's ``iter_n`` times ``factor`` (at least 1 where
+        it was at least 1)."""
+        octaves = tuple(
+            replace(o, iter_n=max(min(o.iter_n, 1), round(o.iter_n * factor))) for o in self.octaves
+        )
+        return replace(self, octaves=octaves)
 
 
 def params_file(path: str | Path) -> Path:

@@ -42,7 +42,7 @@ def resolve_model(
     Parameters
     ----------
     model : str
-        Path or file name of a frozen graph.
+        Path or name of a model file or SavedModel folder.
     models_dir : Path
         Where models are kept and downloaded to.
     url : str
@@ -51,10 +51,10 @@ def resolve_model(
         ``progress(done_bytes, total_bytes)`` during a download.
     """
     given = Path(model)
-    if given.is_file():
+    if given.exists():  # a file, or a SavedModel folder
         return given
     stored = Path(models_dir) / given.name
-    if stored.is_file():
+    if stored.exists():
         return stored
     if given.name != GRAPH_FILE or given.parent != Path("."):
         raise UserError(

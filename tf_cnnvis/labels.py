@@ -10,24 +10,35 @@ from .errors import UserError
 LABEL_FILES = ("imagenet_comp_graph_label_strings.txt", "labels.txt")
 
 
-def find_labels(model: Path, explicit: str | None = None) -> Path | None:
-    """``explicit`` if given, else a known label file beside ``model``, else None."""
-    if explicit:
-        path = Path(explicit)
-        if not path.is_file():
-            raise UserError(f"label file {explicit} not found; check --labels")
-        return path
+def label_file_in(folder: Path) -> Path | None:
+    """The first known label file in ``folder``, else None."""
     for name in LABEL_FILES:
-        candidate = Path(model).parent / name
+        candidate = Path(folder) / name
         if candidate.is_file():
             return candidate
     return None
 
 
 def read_labels(path: Path) -> list[str]:
-    """One label a line; line ``i`` names output ``i`` (inception5h and MobileNet both keep a
-    placeholder first line, "dummy" or "background", so the offset is already in the file)."""
-    return [line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines()]
+    """One label a line, line ``i`` naming output ``i``; a one-line error if unreadable."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise UserError(f"cannot read label file {path} ({reason}); check --labels") from None
+    return [line.strip() for line in text.splitlines()]
+
+
+def align_labels(labels: list[str], units: int) -> list[str]:
+    """Labels indexed like a layer's ``units`` outputs.
+
+    inception5h's file has a "dummy" first line and the graph 1,008 outputs; MobileNet's has
+    "background" at 0 like its 1,001 outputs: line i names output i, missing names are "".
+    A 1,000-class model given a file with such a placeholder first line drops that line.
+    """
+    if len(labels) == units + 1 and labels[0].lower() in ("background", "dummy", "unused"):
+        labels = labels[1:]
+    return (labels + [""] * units)[:units]
 
 
 def parse_classes(spec: str, units: int, labels: list[str] | None) -> tuple[int, ...]:

@@ -47,13 +47,42 @@ def read_graph_def(path: Path) -> tf.compat.v1.GraphDef:
 
 
 @dataclass(frozen=True)
+class InputScaling:
+    """How 0-255 RGB pixels become the values a model was trained on: ``pixels * scale + offset``.
+
+    Attributes
+    ----------
+    scale, offset : float
+        inception5h wants ``pixels - 117`` (scale 1, offset -117); MobileNet wants [-1, 1].
+    """
+
+    scale: float = 1.0
+    offset: float = -117.0
+
+    @classmethod
+    def from_mean(cls, mean: float) -> InputScaling:
+        """Subtract ``mean`` from the pixels, as inception5h's graph expects (117)."""
+        return cls(1.0, -float(mean))
+
+    @classmethod
+    def from_range(cls, low: float, high: float) -> InputScaling:
+        """Map pixel 0 to ``low`` and pixel 255 to ``high`` (e.g. -1, 1 or 0, 1)."""
+        return cls((float(high) - float(low)) / 255.0, float(low))
+
+    def __call__(self, images: tf.Tensor) -> tf.Tensor:
+        if self.scale == 1.0:
+            return images + self.offset
+        return images * self.scale + self.offset
+
+
+@dataclass(frozen=True)
 class Layer:
     """One layer of a model as a function of 0-255 RGB images.
 
     Attributes
     ----------
     name : str
-        Node name inside the model, without ``import/``.
+        The name it was asked for, without ``import/``.
     rank : int
         2 for logits-like layers ([batch, units]), 4 for feature maps ([batch, h, w, channels]).
     units : int
@@ -63,6 +92,10 @@ class Layer:
     runs_on : callable
         ``runs_on(height, width)`` says, from the graph's shapes alone, whether an input of that
         size reaches the layer (a VALID pooling or convolution may need a minimum size).
+    node : str
+        The graph node that is maximised.
+    softmax_replaced : bool
+        True when ``name`` is a softmax and its input logits (``node``) are visualised instead.
     """
 
     name: str
@@ -70,10 +103,15 @@ class Layer:
     units: int
     activations: Callable[[tf.Tensor], tf.Tensor] = field(repr=False)
     runs_on: Callable[[int, int], bool] = field(repr=False)
+    node: str = ""
+    softmax_replaced: bool = False
 
 
 class FrozenGraphModel:
     """A frozen GraphDef classifier such as inception5h, imported once for all its layers.
+
+    Every other format (SavedModel, Keras, TFLite) is frozen into one of these by
+    :mod:`tf_cnnvis.model_files`.
 
     Parameters
     ----------
@@ -81,23 +119,32 @@ class FrozenGraphModel:
         The frozen graph.
     input_name : str
         Name of its float32 image placeholder.
-    input_mean : float
-        Subtracted from 0-255 pixels before the graph sees them (117 for inception5h).
-    tile_size : int
-        Side of the square tiles the graph is run on (its training input size).
+    scaling : InputScaling
+        How 0-255 pixels are mapped before the graph sees them (inception5h: minus 117).
+    tile_size : int, optional
+        Side of the square tiles the graph is run on (its training input size); by default the
+        placeholder's own height when it has one, else 224.
+    aliases : dict, optional
+        Friendlier names of layers (a Keras layer name for the node of its output), listed
+        first by :meth:`layer_shapes`.
+    list_nodes : bool
+        Whether :meth:`layer_shapes` lists the graph's nodes too (any node can be named).
     """
 
     def __init__(
         self,
         graph_def: tf.compat.v1.GraphDef,
         input_name: str = "input",
-        input_mean: float = 117.0,
-        tile_size: int = 224,
+        scaling: InputScaling = InputScaling(),
+        tile_size: int | None = None,
+        aliases: dict[str, str] | None = None,
+        list_nodes: bool = True,
     ) -> None:
         self.graph_def = graph_def
         self.input_name = input_name
-        self.input_mean = float(input_mean)
-        self.tile_size = int(tile_size)
+        self.scaling = scaling
+        self.aliases = dict(aliases or {})
+        self.list_nodes = list_nodes
         self._nodes = {node.name: node for node in graph_def.node}
         placeholder = self._nodes.get(input_name)
         if placeholder is None or placeholder.op != "Placeholder":
@@ -105,6 +152,9 @@ class FrozenGraphModel:
                 f"the model has no placeholder named '{input_name}'; "
                 "give a graph whose image input is a float32 placeholder called 'input'"
             )
+        dims = [d.size for d in placeholder.attr["shape"].shape.dim]
+        self.input_size = (dims[1], dims[2]) if len(dims) == 4 and min(dims[1:3]) > 0 else None
+        self.tile_size = int(tile_size or (self.input_size or (224,))[0])
         self._wrapped = tf.compat.v1.wrap_function(
             self._import, [tf.TensorSpec([None, None, None, 3], tf.float32)]
         )
@@ -117,14 +167,20 @@ class FrozenGraphModel:
     def _import(self, images: tf.Tensor) -> None:
         tf.graph_util.import_graph_def(
             self.graph_def,
-            input_map={f"{self.input_name}:0": images - self.input_mean},
+            input_map={f"{self.input_name}:0": self.scaling(images)},
             name=IMPORT_PREFIX.rstrip("/"),
         )
 
     def layer_shapes(self) -> list[tuple[str, tf.TensorShape]]:
         """Every node whose first output is a float 2-D or 4-D tensor, with that output's shape
-        (batch, height and width unknown), in graph order."""
-        layers = []
+        (batch, height and width unknown), in graph order, after the aliases."""
+        layers = [
+            (alias, self._tensor(node).shape)
+            for alias, node in self.aliases.items()
+            if self._tensor(node).dtype == tf.float32 and self._tensor(node).shape.rank in (2, 4)
+        ]
+        if not self.list_nodes:
+            return layers
         for op in self._wrapped.graph.get_operations():
             if not op.name.startswith(IMPORT_PREFIX) or not op.outputs:
                 continue
@@ -137,14 +193,46 @@ class FrozenGraphModel:
         """Names of the layers :meth:`layer_shapes` lists."""
         return [name for name, _ in self.layer_shapes()]
 
-    def layer(self, name: str) -> Layer:
-        """Return the layer called ``name`` (with or without ``import/``)."""
+    def _tensor(self, ref: str) -> tf.Tensor:
+        """The imported tensor of a node name or ``node:k`` reference."""
+        ref = ref if ":" in ref else f"{ref}:0"
+        return self._wrapped.graph.get_tensor_by_name(IMPORT_PREFIX + ref)
+
+    def _logits_of(self, node: str) -> str | None:
+        """The input of the softmax that ``node`` is (through Identity nodes), else None."""
+        current = self._nodes[node]
+        while current.op == "Identity" and current.input:
+            current = self._nodes[current.input[0].split(":")[0]]
+        return current.input[0] if current.op == "Softmax" else None
+
+    def default_layer(self) -> str:
+        """The layer visualised when none is named: inception5h's logits, else the model's
+        last output (a softmax there is replaced by its logits in :meth:`layer`)."""
+        if "softmax2_pre_activation" in self._nodes:
+            return "softmax2_pre_activation"
+        if self.aliases:
+            return list(self.aliases)[-1]
+        consumed = {ref.lstrip("^").split(":")[0] for n in self.graph_def.node for ref in n.input}
+        outputs = [name for name, shape in self.layer_shapes() if name not in consumed]
+        if not outputs:
+            raise UserError("the model has no output layer; name one with --layer")
+        return outputs[-1]
+
+    def layer(self, name: str, softmax_to_logits: bool = True) -> Layer:
+        """Return the layer called ``name`` (with or without ``import/``).
+
+        A softmax (maximising a probability mostly pushes the other classes down) is replaced
+        by its input logits unless ``softmax_to_logits`` is False; ``Layer.node`` says so.
+        """
         name = canonical_layer_name(name)
-        if name not in self._nodes or name == self.input_name:
+        node = self.aliases.get(name, name)
+        if node not in self._nodes or node == self.input_name:
             close = difflib.get_close_matches(name, self.layer_names(), n=3, cutoff=0.5)
             hint = f"did you mean {', '.join(close)}?" if close else "list them with --list_layers"
             raise UserError(f"the model has no layer '{name}'; {hint}")
-        tensor = self._wrapped.graph.get_tensor_by_name(f"{IMPORT_PREFIX}{name}:0")
+        logits = self._logits_of(node) if softmax_to_logits else None
+        node = logits or node
+        tensor = self._tensor(node)
         rank = tensor.shape.rank
         if rank not in (2, 4) or tensor.shape[-1] is None:
             raise UserError(
@@ -152,8 +240,18 @@ class FrozenGraphModel:
                 "[batch, h, w, channels] feature maps can be visualised, pick another --layer"
             )
         pruned = self._wrapped.prune(self._wrapped.inputs[0], tensor)
-        sizes = _SpatialSizes(self._nodes, self.input_name, name)
-        return Layer(name, rank, int(tensor.shape[-1]), pruned, sizes.runs_on)
+        sizes = _SpatialSizes(self._nodes, self.input_name, node.split(":")[0])
+        fixed = self.input_size
+
+        def runs_on(height: int, width: int) -> bool:
+            # A graph built for one input size (a Flatten before a Dense) runs on that size only.
+            if fixed is not None and (height, width) != fixed:
+                return False
+            return sizes.runs_on(height, width)
+
+        return Layer(
+            name, rank, int(tensor.shape[-1]), pruned, runs_on, node.split(":")[0], bool(logits)
+        )
 
 
 class _SpatialSizes:

@@ -30,6 +30,8 @@ class StepSettings:
         Splits of the Laplacian-pyramid gradient normalisation.
     bilateral : bool
         Bilateral filter after each step, with the sigma given to the step.
+    tile_grid : {"original", "cover"}
+        The original's half-overlapping tiles, or the fewest whole tiles that cover the image.
     """
 
     clip_pixels: bool = True
@@ -37,6 +39,7 @@ class StepSettings:
     tile_batch: int = 8
     pyramid_levels: int = 4
     bilateral: bool = True
+    tile_grid: str = "original"
 
 
 def layer_objective(layer: Layer, activations: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
@@ -71,52 +74,62 @@ class TiledAscent:
         """The tile grid for an image of this size (cached)."""
         key = (height, width)
         if key not in self._plans:
-            self._plans[key] = plan_tiles(height, width, self.tile_size, self.layer.runs_on)
+            self._plans[key] = plan_tiles(
+                height, width, self.tile_size, self.layer.runs_on, self.settings.tile_grid
+            )
         return self._plans[key]
 
-    def _row_gradients(self, rows: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
-        """Gradient of each tile image's objective with respect to it, ``tile_batch`` at a time."""
+    def _row_gradients(self, rows: tf.Tensor, targets: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """Gradient of each tile image's objective with respect to it, and the objective,
+        ``tile_batch`` tile images at a time."""
 
-        def gradient(x: tf.Tensor, t: tf.Tensor) -> tf.Tensor:
+        def gradient(x: tf.Tensor, t: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
             with tf.GradientTape() as tape:
                 tape.watch(x)
                 score = layer_objective(self.layer, self.layer.activations(x), t)
                 penalty = self.settings.l2_decay * tf.reduce_mean(tf.square(x), axis=[1, 2, 3])
                 total = tf.reduce_sum(score - penalty)
-            return tape.gradient(total, x)
+            return tape.gradient(total, x), tf.cast(score, tf.float32)
 
         n = int(rows.shape[0])
         chunks = math.ceil(n / self.settings.tile_batch)
         if chunks == 1:
             return gradient(rows, targets)
         size = math.ceil(n / chunks)
-        out = tf.TensorArray(tf.float32, size=chunks, infer_shape=False)
+        grads = tf.TensorArray(tf.float32, size=chunks, infer_shape=False)
+        scores = tf.TensorArray(tf.float32, size=chunks, infer_shape=False)
 
-        def body(i: tf.Tensor, out: tf.TensorArray) -> tuple[tf.Tensor, tf.TensorArray]:
+        def body(i, grads, scores):
             start = i * size
-            return i + 1, out.write(
-                i, gradient(rows[start : start + size], targets[start : start + size])
-            )
+            grad, score = gradient(rows[start : start + size], targets[start : start + size])
+            return i + 1, grads.write(i, grad), scores.write(i, score)
 
         # One chunk at a time: running them in parallel would undo the memory bound.
-        _, out = tf.while_loop(lambda i, _: i < chunks, body, (0, out), parallel_iterations=1)
-        return tf.ensure_shape(out.concat(), rows.shape)
+        _, grads, scores = tf.while_loop(
+            lambda i, *_: i < chunks, body, (0, grads, scores), parallel_iterations=1
+        )
+        return tf.ensure_shape(grads.concat(), rows.shape), tf.ensure_shape(scores.concat(), [n])
 
-    def _tiled_gradient(self, images: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
+    def _tiled_gradient(self, images: tf.Tensor, targets: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """The images' gradient put together from their tiles', and each image's objective
+        averaged over its runnable tiles."""
         batch, height, width, channels = images.shape
         plan = self.plan(height, width)
         pieces = []
+        objective = tf.zeros([batch])
         for (th, tw), indices in plan.groups:
             crops = tf.stack(
                 [images[:, t.y0 : t.y1, t.x0 : t.x1, :] for t in (plan.tiles[i] for i in indices)]
             )
             rows = tf.reshape(crops, [-1, th, tw, channels])
-            grads = self._row_gradients(rows, tf.tile(targets, [len(indices)]))
+            grads, scores = self._row_gradients(rows, tf.tile(targets, [len(indices)]))
+            objective += tf.reduce_sum(tf.reshape(scores, [len(indices), batch]), 0)
             grads = tf.reshape(grads, [len(indices), batch, th, tw, channels])
             pieces.append(tf.reshape(tf.transpose(grads, [0, 2, 3, 1, 4]), [-1, batch, channels]))
         pieces.append(tf.zeros([1, batch, channels]))
         full = tf.gather(tf.concat(pieces, 0), plan.owner)
-        return tf.transpose(tf.reshape(full, [height, width, batch, channels]), [2, 0, 1, 3])
+        grad = tf.transpose(tf.reshape(full, [height, width, batch, channels]), [2, 0, 1, 3])
+        return grad, objective / max(plan.runnable_count, 1)
 
     def _compiled(self, name: str, fn, images: tf.Tensor, *specs: tf.TensorSpec):
         """``fn`` as a ``tf.function`` traced once for this batch and image size."""
@@ -131,38 +144,46 @@ class TiledAscent:
             self._functions[key] = tf.function(fn, input_signature=signature)
         return self._functions[key]
 
-    def _gradient_fn(self, images: tf.Tensor, targets: tf.Tensor, shift: tf.Tensor) -> tf.Tensor:
-        rolled = tf.roll(images, shift, axis=[1, 2])
-        return tf.roll(self._tiled_gradient(rolled, targets), -shift, axis=[1, 2])
+    def _gradient_fn(
+        self, images: tf.Tensor, targets: tf.Tensor, shift: tf.Tensor
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        grad, objective = self._tiled_gradient(tf.roll(images, shift, axis=[1, 2]), targets)
+        return tf.roll(grad, -shift, axis=[1, 2]), objective
 
     def _step_fn(
         self, images: tf.Tensor, targets: tf.Tensor, shift: tf.Tensor, sigma: tf.Tensor
-    ) -> tf.Tensor:
-        grad = self._gradient_fn(images, targets, shift)
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        grad, objective = self._gradient_fn(images, targets, shift)
         images = images + laplacian_normalize(grad, self.settings.pyramid_levels)
         if self.settings.clip_pixels:
             images = tf.clip_by_value(images, 0.0, 255.0)
         if self.settings.bilateral:
             images = bilateral_filter(images, sigma)
-        return images
+        return images, objective
 
     def _octave_fn(
         self, images: tf.Tensor, targets: tf.Tensor, shifts: tf.Tensor, sigmas: tf.Tensor
-    ) -> tf.Tensor:
-        def body(i: tf.Tensor, images: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-            return i + 1, self._step_fn(images, targets, shifts[i], sigmas[i])
-
+    ) -> tuple[tf.Tensor, tf.Tensor]:
         steps = tf.shape(shifts)[0]
-        _, images = tf.while_loop(
-            lambda i, _: i < steps, body, (tf.constant(0), images), parallel_iterations=1
+        objectives = tf.TensorArray(tf.float32, size=steps, element_shape=[images.shape[0]])
+
+        def body(i, images, objectives):
+            images, objective = self._step_fn(images, targets, shifts[i], sigmas[i])
+            return i + 1, images, objectives.write(i, objective)
+
+        _, images, objectives = tf.while_loop(
+            lambda i, *_: i < steps,
+            body,
+            (tf.constant(0), images, objectives),
+            parallel_iterations=1,
         )
-        return images
+        return images, objectives.stack()
 
     def gradient(self, images, targets, shift=(0, 0)) -> tf.Tensor:
         """The raw tiled gradient of a batch rolled by ``shift``, rolled back (no normalisation)."""
         images = tf.convert_to_tensor(images, tf.float32)
         fn = self._compiled("gradient", self._gradient_fn, images, tf.TensorSpec([2], tf.int32))
-        return fn(images, tf.constant(targets, tf.int32), tf.constant(shift, tf.int32))
+        return fn(images, tf.constant(targets, tf.int32), tf.constant(shift, tf.int32))[0]
 
     def step(self, images, targets, shift=(0, 0), sigma: float = 0.44) -> tf.Tensor:
         """One ascent step: tiled gradient, Laplacian normalisation, ``images += grad``, clipping,
@@ -187,11 +208,14 @@ class TiledAscent:
             tf.constant(targets, tf.int32),
             tf.constant(shift, tf.int32),
             tf.constant(sigma, tf.float32),
-        )
+        )[0]
 
-    def octave(self, images, targets, shifts, sigmas) -> tf.Tensor:
+    def octave(self, images, targets, shifts, sigmas) -> tuple[tf.Tensor, tf.Tensor]:
         """All steps of an octave in one compiled call: step ``i`` rolls by ``shifts[i]`` and
-        filters with ``sigmas[i]``; nothing returns to Python between steps."""
+        filters with ``sigmas[i]``; nothing returns to Python between steps.
+
+        Returns the images and the objective of every step [steps, batch]: each image's target
+        logit (or channel mean) averaged over its tiles, before that step's update."""
         images = tf.convert_to_tensor(images, tf.float32)
         specs = (tf.TensorSpec([None, 2], tf.int32), tf.TensorSpec([None], tf.float32))
         fn = self._compiled("octave", self._octave_fn, images, *specs)

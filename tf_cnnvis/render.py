@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from .filters import tv_bregman
 from .model import Layer
 from .optimize import StepSettings, TiledAscent
 from .output import SummaryLog, image_path, to_uint8, write_png
+from .report import Score, score_image
 
 START_NOISE_STD = 8.0
 # Tile gradients per compiled call (about 6 s on a 2-core CPU): long enough that the return to
@@ -65,6 +66,19 @@ def check_units(layer: Layer, units: tuple[int, ...]) -> None:
             )
 
 
+class Observer:
+    """Hooks a run calls as it goes (progress bars, TensorBoard); these do nothing."""
+
+    def steps_done(
+        self, units: tuple[int, ...], octave: int, first_step: int, objectives: np.ndarray
+    ) -> None:
+        """Steps ``first_step`` onwards (counted over the whole schedule) of a batch are done;
+        ``objectives`` [steps, len(units)] holds each image's objective at each of them."""
+
+    def octave_done(self, units: tuple[int, ...], octave: int, images: np.ndarray) -> None:
+        """An octave of a batch is done; ``images`` are its images (float, 0-255 scale)."""
+
+
 def render_batch(
     ascent: TiledAscent,
     targets: tuple[int, ...],
@@ -73,6 +87,8 @@ def render_batch(
     rng: np.random.Generator,
     log: Callable[[str], None] = print,
     timings: list[dict] | None = None,
+    observers: Sequence[Observer] = (),
+    start: np.ndarray | None = None,
 ) -> np.ndarray:
     """Run every octave for one batch of targets; return float32 images [n, h, w, 3] (0-255 scale).
 
@@ -93,8 +109,16 @@ def render_batch(
     timings : list, optional
         If given, one dict per octave is appended: its image size, ``iter_n``, and the seconds
         spent resizing, in TV-Bregman denoising and in the ascent steps.
+    observers : sequence of Observer
+        Told of every chunk of steps and every finished octave.
+    start : array [h, w, 3], optional
+        A picture (0-255 scale) to start from instead of noise around the background colour.
     """
-    images = start_images(rng, len(targets), ascent.tile_size, params.background_color)
+    if start is None:
+        images = start_images(rng, len(targets), ascent.tile_size, params.background_color)
+    else:
+        images = np.repeat(np.asarray(start, np.float32)[None], len(targets), axis=0)
+    step = 0
     for index, octave in enumerate(params.octaves):
         log(
             f"octave {index} | layer {ascent.layer.name} | scale {octave.scale} "
@@ -110,13 +134,19 @@ def render_batch(
         clock.append(time.perf_counter())
         if octave.iter_n:
             shifts = rng.integers(0, size, (octave.iter_n, 2))
-            sigmas = [octave.sigma(step) for step in range(octave.iter_n)]
+            sigmas = [octave.sigma(i) for i in range(octave.iter_n)]
             per_step = ascent.plan(*size).runnable_count * len(targets)
             chunk = max(1, TILE_IMAGES_PER_CALL // max(per_step, 1))
             for first in range(0, octave.iter_n, chunk):
                 steps = slice(first, first + chunk)
-                images = ascent.octave(images, targets, shifts[steps], sigmas[steps]).numpy()
+                images, objectives = ascent.octave(images, targets, shifts[steps], sigmas[steps])
+                images, objectives = images.numpy(), objectives.numpy()
+                for observer in observers:
+                    observer.steps_done(targets, index, step, objectives)
+                step += len(objectives)
         clock.append(time.perf_counter())
+        for observer in observers:
+            observer.octave_done(targets, index, images)
         if timings is not None:
             seconds = np.diff(clock)
             timings.append(
@@ -144,6 +174,27 @@ def prepare_folder(path: Path, flag: str) -> None:
         raise UserError(f"{path} exists and is not a folder; pass another {flag}")
 
 
+@dataclass(frozen=True)
+class ClassResult:
+    """One finished image: its class, file, the model's rating of it and its share of the time."""
+
+    unit: int
+    path: Path
+    score: Score
+    seconds: float
+
+
+class _TensorBoard(Observer):
+    def __init__(self, summary: SummaryLog) -> None:
+        self.summary = summary
+
+    def steps_done(self, units, octave, first_step, objectives) -> None:
+        self.summary.objectives(units, objectives, first_step)
+
+    def octave_done(self, units, octave, images) -> None:
+        self.summary.octave_images(units, images, octave)
+
+
 def render_classes(
     layer: Layer,
     tile_size: int,
@@ -154,16 +205,20 @@ def render_classes(
     seed: int | None = None,
     log: Callable[[str], None] = print,
     skip_existing: bool = False,
-) -> list[Path]:
-    """Visualise every class of ``params`` for ``layer`` and write its PNGs and summaries.
+    labels: list[str] | None = None,
+    observers: Sequence[Observer] = (),
+    start: np.ndarray | None = None,
+) -> list[ClassResult]:
+    """Visualise every class of ``params`` for ``layer``; write its PNGs and summaries.
 
     With ``skip_existing``, classes whose PNG is already there are left alone: since PNGs are
-    only ever written whole, this resumes a run that was stopped.
+    only ever written whole, this resumes a run that was stopped. Each image written is rated by
+    the model (:func:`tf_cnnvis.report.score_image`, with ``labels`` for the top classes).
 
     Returns
     -------
-    list of Path
-        The PNG files written, one per class, in the order of ``params.classes``.
+    list of ClassResult
+        The images written, in the order of ``params.classes``.
     """
     check_units(layer, params.classes)
     png_folder = image_path(outdir, layer.name, 0).parent
@@ -180,24 +235,30 @@ def render_classes(
             )
     rng = np.random.default_rng(seed)
     ascent = TiledAscent(layer, tile_size, settings.step)
-    written = []
+    results = []
     started = time.perf_counter()
+    watchers = [_TensorBoard(summary), *observers]
     try:
         for number, batch in enumerate(batches(todo, settings.batch_size)):
-            images = render_batch(ascent, batch, params, settings, rng, log)
+            batch_started = time.perf_counter()
+            images = render_batch(
+                ascent, batch, params, settings, rng, log, observers=watchers, start=start
+            )
             if not np.isfinite(images).all():
                 raise FaultError(
                     f"the gradient of layer '{layer.name}' became NaN or infinite for classes "
                     f"{', '.join(map(str, batch))}; no image was written for them"
                 )
             pictures = np.stack([to_uint8(image) for image in images])
+            seconds = (time.perf_counter() - batch_started) / len(batch)
             for unit, picture in zip(batch, pictures, strict=True):
                 path = image_path(outdir, layer.name, unit)
                 write_png(path, picture)
-                written.append(path)
+                score = score_image(layer, picture, unit, tile_size, labels)
+                results.append(ClassResult(unit, path, score, seconds))
             summary.images(pictures, step=number)
             log(f"{', '.join(map(str, batch))} -> featuremap completed.")
     finally:
         summary.close()
     log(f"layer {layer.name} took {time.perf_counter() - started:.1f} s")
-    return written
+    return results

@@ -4,11 +4,15 @@ differentiated (the TFLite interpreter has no gradients)."""
 from __future__ import annotations
 
 import re
+import struct
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+import flatbuffers
 import numpy as np
 import tensorflow as tf
+from flatbuffers.table import Table
 from tensorflow.lite.python import schema_py_generated as schema
 
 from .errors import UserError
@@ -33,18 +37,13 @@ def _node_name(tensor_name: bytes, used: set[str]) -> str:
     return name
 
 
-def graph_def_from_tflite(
-    path: Path, input_scale: float = 1.0, input_name: str = "input"
-) -> tf.compat.v1.GraphDef:
+def graph_def_from_tflite(path: Path, input_name: str = "input") -> tf.compat.v1.GraphDef:
     """Rebuild a float TFLite classifier as a frozen GraphDef with a placeholder ``input``.
 
     Parameters
     ----------
     path : Path
         The ``.tflite`` file.
-    input_scale : float
-        The placeholder's values are multiplied by this before the first layer: with a model
-        that wants ``x / 127.5 - 1`` and an input mean of 127.5, use ``1 / 127.5``.
     input_name : str
         Name of the placeholder.
 
@@ -89,8 +88,7 @@ def graph_def_from_tflite(
                 f"{path} is a quantized TFLite model (its input is not float32); "
                 "only float models can be visualised, export a float32 one"
             )
-        x = tf.compat.v1.placeholder(tf.float32, [None, None, None, 3], name=input_name)
-        values[first] = x * np.float32(input_scale)
+        values[first] = tf.compat.v1.placeholder(tf.float32, [None, None, None, 3], name=input_name)
         for op in graph.operators:
             code = model.operatorCodes[op.opcodeIndex]
             kind = _OPS.get(max(code.builtinCode, code.deprecatedBuiltinCode), "CUSTOM")
@@ -105,6 +103,78 @@ def graph_def_from_tflite(
             (target,) = op.outputs
             values[target] = tf.identity(out, name=_node_name(tensors[target].name, used))
     return tf_graph.as_graph_def()
+
+
+def tflite_input_size(path: Path) -> tuple[int, int] | None:
+    """Height and width of a TFLite model's image input, when it has fixed ones."""
+    model = schema.ModelT.InitFromPackedBuf(Path(path).read_bytes(), 0)
+    graph = model.subgraphs[0]
+    shape = list(graph.tensors[graph.inputs[0]].shape)
+    return (int(shape[1]), int(shape[2])) if len(shape) == 4 and min(shape[1:3]) > 0 else None
+
+
+def tflite_labels(path: Path) -> list[str] | None:
+    """Labels packed into a TFLite file by its metadata (the associated files are a zip archive
+    appended to the model), or None when it has none."""
+    try:
+        with zipfile.ZipFile(path) as bundle:
+            names = [n for n in bundle.namelist() if n.lower().endswith(".txt")]
+            if not names:
+                return None
+            text = bundle.read(names[0]).decode("utf-8")
+    except (zipfile.BadZipFile, OSError, UnicodeDecodeError):
+        return None
+    return [line.strip() for line in text.splitlines()]
+
+
+def tflite_normalization(path: Path) -> tuple[float, float] | None:
+    """The ``(mean, std)`` of the input's NormalizationOptions in a TFLite file's metadata (the
+    model wants ``(pixels - mean) / std``), or None when it does not say or uses one per channel.
+
+    The metadata is a flatbuffer of its own (tflite-support's metadata_schema.fbs) that
+    TensorFlow ships no reader for, so the few fields needed are read by their slot numbers.
+    """
+    model = schema.ModelT.InitFromPackedBuf(Path(path).read_bytes(), 0)
+    buffers = [m.buffer for m in model.metadata or [] if m.name == b"TFLITE_METADATA"]
+    if not buffers:
+        return None
+    data = bytes(np.asarray(model.buffers[buffers[0]].data, np.uint8))
+    try:
+        root = Table(data, flatbuffers.encode.Get(flatbuffers.packer.uoffset, data, 0))
+        subgraphs = _tables(root, 3)  # ModelMetadata.subgraph_metadata
+        inputs = _tables(subgraphs[0], 2) if subgraphs else []  # .input_tensor_metadata
+        for unit in _tables(inputs[0], 4) if inputs else []:  # TensorMetadata.process_units
+            kind = unit.Offset(4)
+            if kind and unit.Get(flatbuffers.number_types.Uint8Flags, unit.Pos + kind) != 1:
+                continue  # 1 = NormalizationOptions
+            options = Table(data, unit.Indirect(unit.Pos + unit.Offset(6)))
+            mean, std = set(_floats(options, 0)), set(_floats(options, 1))
+            if len(mean) == 1 and len(std) == 1 and std != {0.0}:
+                return mean.pop(), std.pop()
+    except (IndexError, struct.error):
+        return None
+    return None
+
+
+def _tables(table: Table, slot: int) -> list[Table]:
+    offset = table.Offset(4 + 2 * slot)
+    if not offset:
+        return []
+    start = table.Vector(offset)
+    return [
+        Table(table.Bytes, table.Indirect(start + 4 * k)) for k in range(table.VectorLen(offset))
+    ]
+
+
+def _floats(table: Table, slot: int) -> list[float]:
+    offset = table.Offset(4 + 2 * slot)
+    if not offset:
+        return []
+    start = table.Vector(offset)
+    return [
+        table.Get(flatbuffers.number_types.Float32Flags, start + 4 * k)
+        for k in range(table.VectorLen(offset))
+    ]
 
 
 def _fused(options) -> Callable[[tf.Tensor], tf.Tensor]:
@@ -177,7 +247,7 @@ _BUILDERS: dict[str, Callable] = {
         args[0], [int(a) for a in np.ravel(args[1])], o.keepDims
     ),
     "FULLY_CONNECTED": _fully_connected,
-    "SOFTMAX": lambda args, o: tf.nn.softmax(args[0] * o.beta),
+    "SOFTMAX": lambda args, o: tf.nn.softmax(args[0] if o.beta == 1 else args[0] * o.beta),
     "RELU": lambda args, o: tf.nn.relu(args[0]),
     "RELU6": lambda args, o: tf.nn.relu6(args[0]),
 }

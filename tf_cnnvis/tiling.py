@@ -7,13 +7,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
+GRIDS = ("original", "cover")
 
-def tile_origins(size: int, tile: int) -> list[int]:
-    """Tile starts along one axis: 0, tile/2, tile, ... while below ``max(size - tile/2, tile)``.
 
-    This is the original's grid (stride half a tile), evaluated on each axis' own size. Starts at
-    or past the image's end (on images smaller than a tile) would give empty tiles and are left out.
+def tile_origins(size: int, tile: int, grid: str = "original") -> list[int]:
+    """Tile starts along one axis.
+
+    ``"original"``: 0, tile/2, tile, ... while below ``max(size - tile/2, tile)``, the original's
+    grid (stride half a tile, so most pixels lie in four tiles), on each axis' own size; starts at
+    or past the image's end (on images smaller than a tile) would give empty tiles and are left
+    out. ``"cover"``: the fewest whole tiles that cover the axis, spread evenly (they overlap by
+    less than a tile); the random roll of every step moves the seams.
     """
+    if grid == "cover":
+        if size <= tile:
+            return [0]
+        count = -(-size // tile)
+        return [round(i * (size - tile) / (count - 1)) for i in range(count)]
     stride = tile // 2
     return [start for start in range(0, max(size - stride, tile), stride) if start < size]
 
@@ -64,7 +74,13 @@ class TilePlan:
         return sum(self.runnable)
 
 
-def plan_tiles(height: int, width: int, tile: int, runs_on: Callable[[int, int], bool]) -> TilePlan:
+def plan_tiles(
+    height: int,
+    width: int,
+    tile: int,
+    runs_on: Callable[[int, int], bool],
+    grid: str = "original",
+) -> TilePlan:
     """Lay the original's tile grid over a ``height`` x ``width`` image.
 
     Parameters
@@ -72,14 +88,16 @@ def plan_tiles(height: int, width: int, tile: int, runs_on: Callable[[int, int],
     height, width : int
         Image size.
     tile : int
-        Tile side (the model's input size); tiles start every ``tile // 2`` pixels.
+        Tile side (the model's input size).
     runs_on : callable
         ``runs_on(h, w)``: whether the network can take a tile of that size.
+    grid : {"original", "cover"}
+        How tiles are laid out (see :func:`tile_origins`).
     """
     tiles = tuple(
         Tile(y, min(y + tile, height), x, min(x + tile, width))
-        for y in tile_origins(height, tile)
-        for x in tile_origins(width, tile)
+        for y in tile_origins(height, tile, grid)
+        for x in tile_origins(width, tile, grid)
     )
     runnable = tuple(runs_on(*t.shape) for t in tiles)
     by_shape: dict[tuple[int, int], list[int]] = {}

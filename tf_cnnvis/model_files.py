@@ -1,0 +1,165 @@
+"""Reading the model files users bring: frozen GraphDefs, SavedModels, Keras and TFLite files.
+
+Each is frozen into a :class:`~tf_cnnvis.model.FrozenGraphModel` (weights as constants, one
+image placeholder), so that the rest of the tool sees one kind of model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import tensorflow as tf
+
+from .errors import UserError
+from .labels import label_file_in, read_labels
+from .model import FrozenGraphModel, InputScaling, read_graph_def
+from .tflite import graph_def_from_tflite, tflite_input_size, tflite_labels, tflite_normalization
+
+KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """What a model file says about itself, beyond its graph.
+
+    Attributes
+    ----------
+    kind : str
+        "graphdef", "savedmodel", "keras" or "tflite".
+    scaling : InputScaling or None
+        The pixel scaling the file records (TFLite metadata), else None.
+    labels : list of str or None
+        Class names the file carries (TFLite metadata) or that lie beside it.
+    """
+
+    kind: str
+    scaling: InputScaling | None = None
+    labels: list[str] | None = None
+
+
+def model_kind(path: Path) -> str:
+    """Which reader ``path`` needs, from its suffix or (for a folder) its saved_model.pb."""
+    path = Path(path)
+    if path.is_dir():
+        if (path / "saved_model.pb").is_file():
+            return "savedmodel"
+        raise UserError(f"{path} is a folder without saved_model.pb; give a SavedModel folder")
+    suffix = path.suffix.lower()
+    if suffix in KERAS_SUFFIXES:
+        return "keras"
+    if suffix == ".tflite":
+        return "tflite"
+    return "graphdef"
+
+
+def describe_model(path: Path) -> ModelFile:
+    """Read what ``path`` says about its input scaling and labels, without building it."""
+    kind = model_kind(path)
+    scaling = labels = None
+    if kind == "tflite":
+        normalization = tflite_normalization(path)
+        if normalization is not None:
+            mean, std = normalization
+            scaling = InputScaling(1.0 / std, -mean / std)
+        labels = tflite_labels(path)
+    if labels is None:
+        folder = Path(path) if kind == "savedmodel" else Path(path).parent
+        found = label_file_in(folder / "assets") or label_file_in(folder)
+        labels = read_labels(found) if found else None
+    return ModelFile(kind, scaling, labels)
+
+
+def load_model(path: Path, scaling: InputScaling, tile_size: int | None = None) -> FrozenGraphModel:
+    """Read any supported model file and freeze it.
+
+    Parameters
+    ----------
+    path : Path
+        A frozen ``.pb``, a SavedModel folder, a Keras ``.keras`` / ``.h5`` file or a float
+        ``.tflite`` file.
+    scaling : InputScaling
+        How 0-255 pixels map to the model's input values.
+    tile_size : int, optional
+        Tile side; by default the model's input size, else 224.
+    """
+    kind = model_kind(path)
+    aliases, list_nodes = None, True
+    if kind == "graphdef":
+        graph_def, input_name = read_graph_def(path), "input"
+    elif kind == "tflite":
+        graph_def, input_name = graph_def_from_tflite(path), "input"
+        size = tflite_input_size(path)
+        tile_size = tile_size or (size[0] if size else None)
+    elif kind == "keras":
+        graph_def, input_name, aliases, size = _freeze_keras(path)
+        tile_size = tile_size or size
+        list_nodes = False  # Keras layer names say all; the nodes inside them are noise
+    else:
+        graph_def, input_name, aliases = _freeze_saved_model(path)
+    return FrozenGraphModel(graph_def, input_name, scaling, tile_size, aliases, list_nodes)
+
+
+def _freeze(function) -> tuple[tf.compat.v1.GraphDef, str, list[str]]:
+    """Freeze a concrete function: its GraphDef, its image placeholder and output node names."""
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
+    )
+
+    frozen = convert_variables_to_constants_v2(function)
+    images = [t for t in frozen.inputs if t.dtype == tf.float32]
+    return (
+        frozen.graph.as_graph_def(),
+        images[0].op.name,
+        [t.op.name for t in frozen.outputs],
+    )
+
+
+def _image_spec(shape, source: Path) -> tf.TensorSpec:
+    if len(shape) != 4 or shape[-1] != 3:
+        raise UserError(
+            f"{source} takes input of shape {tuple(shape)}; only models of RGB images "
+            "[batch, height, width, 3] can be visualised"
+        )
+    return tf.TensorSpec([None, *shape[1:]], tf.float32)
+
+
+def _freeze_keras(path: Path) -> tuple[tf.compat.v1.GraphDef, str, dict[str, str], int | None]:
+    import keras
+
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except Exception as exc:  # Keras raises many types for unreadable files
+        raise UserError(f"cannot load Keras model {path} ({exc}); check --model") from None
+    if len(model.inputs) != 1:
+        raise UserError(f"{path} has {len(model.inputs)} inputs; give a one-image model")
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    tapped = keras.Model(model.inputs, [layer.output for layer in layers])
+    spec = _image_spec(model.inputs[0].shape, path)
+    # Free height and width let the tiles at the image's edges run when the net allows it.
+    for shape in ([None, None, None, 3], spec.shape):
+        try:
+            function = tf.function(tapped).get_concrete_function(tf.TensorSpec(shape, tf.float32))
+            break
+        except (ValueError, TypeError):
+            continue
+    graph_def, input_name, outputs = _freeze(function)
+    aliases = {layer.name: out for layer, out in zip(layers, outputs, strict=True)}
+    return graph_def, input_name, aliases, spec.shape[1]
+
+
+def _freeze_saved_model(path: Path) -> tuple[tf.compat.v1.GraphDef, str, dict[str, str]]:
+    try:
+        loaded = tf.saved_model.load(str(path))
+    except Exception as exc:  # TensorFlow raises many types for unreadable SavedModels
+        raise UserError(f"cannot load SavedModel {path} ({exc}); check --model") from None
+    signatures = dict(loaded.signatures)
+    if not signatures:
+        raise UserError(f"SavedModel {path} has no signatures; export it with a serving signature")
+    function = signatures.get("serving_default") or next(iter(signatures.values()))
+    _, inputs = function.structured_input_signature
+    if len(inputs) != 1:
+        raise UserError(f"SavedModel {path} takes {len(inputs)} inputs; give a one-image model")
+    _image_spec(next(iter(inputs.values())).shape, path)
+    graph_def, input_name, outputs = _freeze(function)
+    return graph_def, input_name, dict(zip(function.structured_outputs, outputs, strict=True))

@@ -1,0 +1,47 @@
+"""A progress bar over classes, octaves and iterations, with an ETA."""
+
+from __future__ import annotations
+
+import numpy as np
+from tqdm import tqdm
+
+from .config import Params
+from .render import Observer
+
+
+class ProgressBar(Observer):
+    """One tqdm bar counting class-iterations (an iteration of one class's image) of a run.
+
+    Parameters
+    ----------
+    params : Params
+        The schedule (iterations per class) and the classes.
+    classes : int
+        How many classes will actually be rendered.
+    disable : bool or None
+        None shows the bar only on a terminal (so logs and errors piped to files stay clean).
+    """
+
+    def __init__(self, params: Params, classes: int, disable: bool | None = None) -> None:
+        self.iterations = sum(octave.iter_n for octave in params.octaves)
+        self.octaves = len(params.octaves)
+        self.bar = tqdm(
+            total=self.iterations * classes,
+            unit="it",
+            dynamic_ncols=True,
+            disable=disable,
+            bar_format="{desc} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
+            "[{elapsed}<{remaining}]",
+        )
+
+    def steps_done(self, units, octave, first_step, objectives: np.ndarray) -> None:
+        shown = ",".join(map(str, units))
+        self.bar.set_description_str(f"classes {shown} octave {octave + 1}/{self.octaves}")
+        self.bar.update(objectives.shape[0] * len(units))
+
+    def write(self, line: str) -> None:
+        """Print a log line above the bar."""
+        self.bar.write(line)
+
+    def close(self) -> None:
+        self.bar.close()

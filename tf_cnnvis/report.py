@@ -1,0 +1,187 @@
+"""The quality report: what the model itself sees in each finished image."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from .files import atomic_write
+from .model import Layer
+from .output import CONTACT_SHEET, contact_sheet
+from .tiling import plan_tiles
+
+TOP_K = 5
+REPORT = "report.json"
+
+
+@dataclass(frozen=True)
+class Score:
+    """How the model rates one image of ``unit``.
+
+    For a classifier layer the values are softmax probabilities of ``unit`` and the top labels
+    as ``[index, label, probability]``; for a feature-map layer, the channel's mean activation
+    (no softmax, no top labels).
+
+    Attributes
+    ----------
+    whole : float
+        The whole image resized to the model's input size.
+    best_tile : float
+        The best of the model-sized tiles the image can be cut into (the network was optimised
+        on tiles, so the whole picture, squeezed, usually scores lower).
+    top_whole, top_tile : list
+        Top labels of the whole image and of the best tile.
+    """
+
+    unit: int
+    label: str
+    whole: float
+    best_tile: float
+    top_whole: list[list]
+    top_tile: list[list]
+
+
+def model_tiles(image: np.ndarray, tile: int) -> np.ndarray:
+    """Every full ``tile`` x ``tile`` crop of the image on the ascent's grid, or the whole image
+    resized when it is smaller than a tile."""
+    height, width = image.shape[:2]
+    if min(height, width) < tile:
+        return tf.image.resize(image[None], (tile, tile)).numpy()
+    plan = plan_tiles(height, width, tile, lambda h, w: h == tile and w == tile)
+    return np.stack(
+        [
+            image[t.y0 : t.y1, t.x0 : t.x1]
+            for t, ok in zip(plan.tiles, plan.runnable, strict=True)
+            if ok
+        ]
+    )
+
+
+def score_image(
+    layer: Layer, image: np.ndarray, unit: int, tile: int, labels: list[str] | None = None
+) -> Score:
+    """Rate ``image`` (0-255 scale, [h, w, 3]) for ``unit`` of ``layer``."""
+    image = np.asarray(image, np.float32)
+    whole = tf.image.resize(image[None], (tile, tile), method="bilinear")
+    crops = tf.constant(model_tiles(image, tile))
+    names = labels or []
+
+    def label(index: int) -> str:
+        return names[index] if index < len(names) else ""
+
+    if layer.rank == 4:
+        whole_value = float(tf.reduce_mean(layer.activations(whole)[..., unit]))
+        per_tile = tf.reduce_mean(layer.activations(crops)[..., unit], [1, 2])
+        tile_value = float(tf.reduce_max(per_tile))
+        return Score(unit, label(unit), whole_value, tile_value, [], [])
+
+    def top(probs: np.ndarray) -> list[list]:
+        order = np.argsort(probs)[::-1][:TOP_K]
+        return [[int(i), label(int(i)), round(float(probs[i]), 4)] for i in order]
+
+    whole_probs = tf.nn.softmax(layer.activations(whole))[0].numpy()
+    tile_probs = tf.nn.softmax(layer.activations(crops)).numpy()
+    best = int(np.argmax(tile_probs[:, unit]))
+    return Score(
+        unit,
+        label(unit),
+        float(whole_probs[unit]),
+        float(tile_probs[best, unit]),
+        top(whole_probs),
+        top(tile_probs[best]),
+    )
+
+
+def format_rows(rows: list[dict], rank: int) -> str:
+    """The report's image entries as a table for the console."""
+    kind = "probability" if rank == 2 else "mean activation"
+    lines = [f"{'class':>6}  {'label':<24} {'whole':>8} {'best tile':>10}  ({kind}; top of tile)"]
+    for row in rows:
+        top = ", ".join(f"{name or index} {p:.2f}" for index, name, p in row["top_tile"][:3])
+        lines.append(
+            f"{row['unit']:>6}  {row['label'][:24]:<24} {row['whole']:>8.4f} "
+            f"{row['best_tile']:>10.4f}  {top}"
+        )
+    return "\n".join(lines)
+
+
+def read_rows(path: Path) -> list[dict]:
+    """The image entries of an earlier ``report.json``; none if it is absent or unreadable."""
+    try:
+        rows = json.loads(Path(path).read_text(encoding="utf-8")).get("images", [])
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [row for row in rows if isinstance(row, dict) and isinstance(row.get("unit"), int)]
+
+
+def score_row(score: Score, file: str, seconds: float) -> dict:
+    """A report entry: the score with its image's file name and seconds of work."""
+    return {**asdict(score), "file": file, "seconds": round(seconds, 3)}
+
+
+def finish_run(
+    folder: Path,
+    classes: tuple[int, ...],
+    new_rows: list[dict],
+    run: dict,
+    rank: int,
+    rate: Callable[[int, np.ndarray], dict] | None = None,
+) -> list[dict]:
+    """Write ``report.json`` and ``contact_sheet.png`` for every image of ``classes`` in ``folder``.
+
+    Entries of an earlier report are kept for classes this run skipped (``--skip_existing``)
+    whose PNG is still there; PNGs with no entry (a run stopped before it wrote its report) are
+    rated by ``rate(unit, picture)``, so a resumed run reports on all its images.
+
+    Returns
+    -------
+    list of dict
+        The image entries, in the order of ``classes``.
+    """
+    report = Path(folder) / REPORT
+    by_unit = {
+        row["unit"]: row
+        for row in read_rows(report)
+        if row["unit"] in classes and (Path(folder) / str(row.get("file"))).is_file()
+    }
+    by_unit.update({row["unit"]: row for row in new_rows})
+    for unit in classes:
+        png = Path(folder) / f"image_{unit}.png"
+        if unit not in by_unit and rate is not None and png.is_file():
+            by_unit[unit] = rate(unit, np.asarray(Image.open(png).convert("RGB")))
+    rows = [by_unit[unit] for unit in classes if unit in by_unit]
+    write_report(report, rows, run)
+    if rows:
+        pictures = [
+            np.asarray(Image.open(Path(folder) / row["file"]).convert("RGB")) for row in rows
+        ]
+        value = "p" if rank == 2 else "act"
+        captions = [
+            f"{row['unit']} {row['label']}".strip()
+            + f"\n{value} {row['best_tile']:.3f} (best tile)"
+            for row in rows
+        ]
+        contact_sheet(Path(folder) / CONTACT_SHEET, pictures, captions)
+    return rows
+
+
+def write_report(path: Path, rows: list[dict], run: dict) -> None:
+    """Write ``report.json``: the run's settings (``run``) and one entry per image."""
+    document = {**run, "images": rows}
+    text = json.dumps(document, indent=2, default=_jsonable) + "\n"
+    with atomic_write(path) as handle:
+        handle.write(text.encode("utf-8"))
+
+
+def _jsonable(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (Path, tuple)):
+        return str(value) if isinstance(value, Path) else list(value)
+    raise TypeError(f"cannot write {type(value).__name__} to report.json")
