@@ -10,6 +10,7 @@ TensorBoard summaries to <logdir_path>/<layer>.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 from dataclasses import replace
@@ -130,6 +131,12 @@ flags.DEFINE_string(
     None,
     "Start from this picture (PNG, JPEG, any size) instead of noise, DeepDream style.",
 )
+flags.DEFINE_integer(
+    "max_side",
+    3000,
+    "Largest image side the octaves may grow to; a schedule that would go beyond it is refused "
+    "before any work, with an estimate of the memory it needs.",
+)
 flags.DEFINE_boolean(
     "quiet", False, "No progress bar: log lines only (the bar shows only on a terminal anyway)."
 )
@@ -160,11 +167,16 @@ def _import_tensorflow_quietly() -> None:
     tensorflow.get_logger().setLevel("ERROR")
 
 
-def _check_flags() -> None:
+def _check_input():
+    """Check the flags, params.py and the start image before TensorFlow starts (a mistake is
+    reported in a moment); return the params (None when only listing) and the start image."""
+    from tf_cnnvis.config import final_size, load_params, working_memory
+    from tf_cnnvis.cpu import cpu_has_bfloat16
     from tf_cnnvis.errors import UserError
-    from tf_cnnvis.optimize import cpu_has_bfloat16
+    from tf_cnnvis.files import check_folder
+    from tf_cnnvis.start_image import read_start_image
 
-    for name, low in (("batch_size", 1), ("tile_batch", 1), ("tile_size", 2)):
+    for name, low in (("batch_size", 1), ("tile_batch", 1), ("tile_size", 2), ("max_side", 1)):
         if getattr(FLAGS, name) is not None and getattr(FLAGS, name) < low:
             raise UserError(f"--{name} must be at least {low}, got {getattr(FLAGS, name)}")
     if FLAGS.precision == "bfloat16" and not cpu_has_bfloat16():
@@ -172,6 +184,22 @@ def _check_flags() -> None:
             "--precision bfloat16 needs a CPU with AVX512-BF16 or AMX, and this one has "
             "neither; use --precision float32"
         )
+    if FLAGS.list_layers or FLAGS.list_classes is not None:
+        return None, None
+    params = load_params(FLAGS.params_path)
+    check_folder(Path(FLAGS.outdir_path), "--outdir_path")
+    check_folder(Path(FLAGS.logdir_path), "--logdir_path")
+    start = read_start_image(Path(FLAGS.input_image)) if FLAGS.input_image else None
+    first = start.shape[:2] if start is not None else (FLAGS.tile_size or 224,) * 2
+    height, width = final_size(params, first)
+    if max(height, width) > FLAGS.max_side:
+        gib = working_memory(height, width, FLAGS.batch_size) / 2**30
+        raise UserError(
+            f"the octaves of {FLAGS.params_path} grow the image to {height} x {width} pixels "
+            f"(roughly {gib:.1f} GiB of working memory for a batch of {FLAGS.batch_size}); "
+            f"lower their scales, or pass --max_side {max(height, width)} to allow it"
+        )
+    return params, start
 
 
 def _input_scaling(model_file):
@@ -205,8 +233,8 @@ def _input_scaling(model_file):
     )
 
 
-def run() -> int:
-    from tf_cnnvis.config import load_params
+def run(params, start) -> int:
+    """Load the model and render; ``params`` and ``start`` come checked from _check_input."""
     from tf_cnnvis.download import INCEPTION5H_URL, URL_ENV, print_progress, resolve_model
     from tf_cnnvis.errors import UserError
     from tf_cnnvis.labels import align_labels, matching_classes, parse_classes, read_labels
@@ -216,13 +244,9 @@ def run() -> int:
     from tf_cnnvis.progress import ProgressBar
     from tf_cnnvis.render import RenderSettings, render_classes
     from tf_cnnvis.report import REPORT, finish_run, format_rows, score_image, score_row
-    from tf_cnnvis.start_image import read_start_image
 
     started = time.perf_counter()
-    _check_flags()
     set_bfloat16(FLAGS.precision == "bfloat16")
-    listing = FLAGS.list_layers or FLAGS.list_classes is not None
-    params = None if listing else load_params(FLAGS.params_path)
     model_path = resolve_model(
         FLAGS.model,
         Path(FLAGS.models_dir),
@@ -252,7 +276,6 @@ def run() -> int:
         params = replace(params, classes=parse_classes(FLAGS.classes, layer.units, labels))
     if FLAGS.fast:
         params = params.with_iterations(FAST_ITERATIONS)
-    start = read_start_image(Path(FLAGS.input_image)) if FLAGS.input_image else None
     seed = FLAGS.seed
     if seed is None:
         seed = int.from_bytes(os.urandom(4), "little")
@@ -343,6 +366,14 @@ def _run_record(model_path, kind, model, layer, params, settings, seed) -> dict:
     }
 
 
+class Terminated(BaseException):
+    """SIGTERM (a scheduler or ``kill``), raised where Python next runs, as Ctrl-C is."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise Terminated
+
+
 def main(argv: list[str]) -> int:
     if HELP_FLAGS & set(argv[1:]):
         print(__doc__)
@@ -359,21 +390,23 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
-    _import_tensorflow_quietly()
     from tf_cnnvis.errors import VisualizationError
 
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    resume = "every PNG already written is complete, run again with --skip_existing to do the rest"
     try:
-        return run()
+        params, start = _check_input()
+        _import_tensorflow_quietly()
+        return run(params, start)
     except VisualizationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print(
-            "error: interrupted; every PNG already written is complete, run again with "
-            "--skip_existing to do the rest",
-            file=sys.stderr,
-        )
+        print(f"error: interrupted; {resume}", file=sys.stderr)
         return 130
+    except Terminated:
+        print(f"error: terminated (SIGTERM); {resume}", file=sys.stderr)
+        return 143
 
 
 if __name__ == "__main__":

@@ -35,11 +35,11 @@ import tensorflow as tf  # noqa: E402
 from skimage.restoration._denoise_cy import _denoise_bilateral  # noqa: E402
 
 from tf_cnnvis.config import Octave, Params, load_params  # noqa: E402
+from tf_cnnvis.cpu import cpu_has_bfloat16  # noqa: E402
 from tf_cnnvis.filters import laplacian_normalize, tv_bregman  # noqa: E402
 from tf_cnnvis.model import FrozenGraphModel, Layer  # noqa: E402
 from tf_cnnvis.optimize import (  # noqa: E402
     TiledAscent,
-    cpu_has_bfloat16,
     layer_objective,
     set_bfloat16,
 )

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT, TINY_OCTAVES, run_in, write_params
+from tests.conftest import ROOT, write_params
 from tf_cnnvis.config import Octave, load_params
 from tf_cnnvis.errors import UserError
 
@@ -110,25 +110,3 @@ def test_bad_params_name_the_key_and_value(tmp_path, kwargs, words):
 def test_missing_params_file(tmp_path):
     with pytest.raises(UserError, match="no params file at .*params.py; point --params_path"):
         load_params(tmp_path)
-
-
-def test_cli_reports_bad_params_in_one_line_with_exit_2(tmp_path, slim_graph_path):
-    write_params(
-        tmp_path / "p", octaves="[{'scale': 0, 'iter_n': 1, 'start_sigma': .4, 'end_sigma': .3}]"
-    )
-    result = run_in(tmp_path, slim_graph_path)
-    assert result.returncode == 2
-    assert result.stderr.count("\n") == 1 and "'scale' must be > 0, got 0" in result.stderr
-    assert "Traceback" not in result.stderr
-    assert not (tmp_path / "out").exists()
-
-
-def test_cli_class_out_of_the_layers_range(tmp_path, slim_graph_path):
-    write_params(tmp_path / "p", octaves=TINY_OCTAVES, classes=(3, 1008))
-    result = run_in(tmp_path, slim_graph_path)
-    assert result.returncode == 2
-    assert result.stderr.strip() == (
-        "error: class 1008 is out of range for layer 'softmax2_pre_activation', "
-        "which has units 0..1007; fix 'classes' in params.py"
-    )
-    assert not (tmp_path / "out").exists()

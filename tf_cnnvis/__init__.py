@@ -1,25 +1,37 @@
 """Class visualisation of TensorFlow image classifiers: multi-octave tiled gradient ascent with
-bilateral and TV-Bregman regularisation, after tf_cnnvis / DeepDream."""
+bilateral and TV-Bregman regularisation, after tf_cnnvis / DeepDream.
 
-from .config import Octave, Params, load_params, parse_params
-from .errors import FaultError, UserError, VisualizationError
-from .model import FrozenGraphModel, Layer
-from .optimize import StepSettings, TiledAscent
-from .render import RenderSettings, render_batch, render_classes
+Names are imported on first use, so that the modules that do not need TensorFlow (parameters,
+errors, labels) load without it: the command line checks its input before TensorFlow starts.
+"""
 
-__all__ = [
-    "FaultError",
-    "FrozenGraphModel",
-    "Layer",
-    "Octave",
-    "Params",
-    "RenderSettings",
-    "StepSettings",
-    "TiledAscent",
-    "UserError",
-    "VisualizationError",
-    "load_params",
-    "parse_params",
-    "render_batch",
-    "render_classes",
-]
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "Octave": "config",
+    "Params": "config",
+    "load_params": "config",
+    "parse_params": "config",
+    "FaultError": "errors",
+    "UserError": "errors",
+    "VisualizationError": "errors",
+    "FrozenGraphModel": "model",
+    "InputScaling": "model",
+    "Layer": "model",
+    "load_model": "model_files",
+    "StepSettings": "optimize",
+    "TiledAscent": "optimize",
+    "RenderSettings": "render",
+    "render_batch": "render",
+    "render_classes": "render",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'tf_cnnvis' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)

@@ -48,6 +48,24 @@ class Params:
         return replace(self, octaves=octaves)
 
 
+# Float32 copies of an image a step holds at once (the image, its gradient, pyramid levels, the
+# bilateral filter's 25 window shifts); a rough figure for refusing schedules early.
+IMAGE_COPIES = 40
+
+
+def final_size(params: Params, start: tuple[int, int]) -> tuple[int, int]:
+    """Height and width of the image after all octaves, from a ``start`` size."""
+    height, width = start
+    for octave in params.octaves:
+        height, width = max(1, int(height * octave.scale)), max(1, int(width * octave.scale))
+    return height, width
+
+
+def working_memory(height: int, width: int, batch: int) -> int:
+    """Rough bytes of image working memory of a batch at that size (the network comes on top)."""
+    return batch * height * width * 3 * 4 * IMAGE_COPIES
+
+
 def params_file(path: str | Path) -> Path:
     """``path`` itself if it is a file, else ``path/params.py``."""
     path = Path(path)

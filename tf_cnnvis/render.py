@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from .config import Params
 from .errors import FaultError, UserError
+from .files import prepare_folder
 from .filters import tv_bregman
 from .model import Layer
 from .optimize import StepSettings, TiledAscent
@@ -160,18 +161,6 @@ def render_batch(
                 }
             )
     return np.asarray(images, dtype=np.float32)
-
-
-def prepare_folder(path: Path, flag: str) -> None:
-    """Create an output folder, or fail with one line naming it and the flag to change."""
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(
-            f"cannot create folder {path} ({exc.strerror or exc}); pass a writable {flag}"
-        ) from None
-    if not path.is_dir():
-        raise UserError(f"{path} exists and is not a folder; pass another {flag}")
 
 
 @dataclass(frozen=True)
