@@ -137,6 +137,25 @@ flags.DEFINE_integer(
     "Largest image side the octaves may grow to; a schedule that would go beyond it is refused "
     "before any work, with an estimate of the memory it needs.",
 )
+flags.DEFINE_string(
+    "shard",
+    None,
+    "i/n: render only shard i (0-based) of n of the classes, so that n processes started "
+    "alike (a job array, one per GPU) render every class once into one folder. Give them all "
+    "the same --seed.",
+)
+flags.DEFINE_boolean(
+    "ray",
+    False,
+    "Render the batches of classes as Ray tasks on a local Ray instance using every core "
+    "(needs pip install -r requirements-ray.txt); one report and contact sheet at the end.",
+)
+flags.DEFINE_string(
+    "ray_address",
+    None,
+    "host:port of a Ray cluster to join instead (implies --ray; the model file, output and log "
+    "folders must be on storage every node sees). Tasks ask for a GPU where the cluster has them.",
+)
 flags.DEFINE_boolean(
     "quiet", False, "No progress bar: log lines only (the bar shows only on a terminal anyway)."
 )
@@ -174,9 +193,11 @@ def _check_input():
     from tf_cnnvis.cpu import cpu_has_bfloat16
     from tf_cnnvis.errors import UserError
     from tf_cnnvis.files import check_folder
+    from tf_cnnvis.shards import parse_shard
     from tf_cnnvis.start_image import read_start_image
 
-    for name, low in (("batch_size", 1), ("tile_batch", 1), ("tile_size", 2), ("max_side", 1)):
+    limits = (("batch_size", 1), ("tile_batch", 1), ("tile_size", 2), ("max_side", 1), ("seed", 0))
+    for name, low in limits:
         if getattr(FLAGS, name) is not None and getattr(FLAGS, name) < low:
             raise UserError(f"--{name} must be at least {low}, got {getattr(FLAGS, name)}")
     if FLAGS.precision == "bfloat16" and not cpu_has_bfloat16():
@@ -184,6 +205,8 @@ def _check_input():
             "--precision bfloat16 needs a CPU with AVX512-BF16 or AMX, and this one has "
             "neither; use --precision float32"
         )
+    if FLAGS.shard is not None:
+        parse_shard(FLAGS.shard)
     if FLAGS.list_layers or FLAGS.list_classes is not None:
         return None, None
     params = load_params(FLAGS.params_path)
@@ -242,8 +265,9 @@ def run(params, start) -> int:
     from tf_cnnvis.optimize import StepSettings, set_bfloat16
     from tf_cnnvis.output import CONTACT_SHEET, image_path
     from tf_cnnvis.progress import ProgressBar
-    from tf_cnnvis.render import RenderSettings, render_classes
+    from tf_cnnvis.render import RenderSettings, missing_classes, render_classes
     from tf_cnnvis.report import REPORT, finish_run, format_rows, score_image, score_row
+    from tf_cnnvis.shards import parse_shard, shard
 
     started = time.perf_counter()
     set_bfloat16(FLAGS.precision == "bfloat16")
@@ -276,6 +300,13 @@ def run(params, start) -> int:
         params = replace(params, classes=parse_classes(FLAGS.classes, layer.units, labels))
     if FLAGS.fast:
         params = params.with_iterations(FAST_ITERATIONS)
+    run_classes = params.classes
+    if FLAGS.shard is not None:
+        index, count = parse_shard(FLAGS.shard)
+        params = replace(params, classes=shard(run_classes, index, count, FLAGS.batch_size))
+        print(f"shard {index}/{count}: {len(params.classes)} of {len(run_classes)} classes")
+        if not params.classes:
+            return 0
     seed = FLAGS.seed
     if seed is None:
         seed = int.from_bytes(os.urandom(4), "little")
@@ -292,33 +323,42 @@ def run(params, start) -> int:
     )
     outdir = Path(FLAGS.outdir_path)
     folder = image_path(outdir, layer.name, 0).parent
-    todo = len(params.classes)
     if FLAGS.skip_existing:
-        todo -= sum(image_path(outdir, layer.name, u).is_file() for u in params.classes)
-    bar = ProgressBar(params, todo, disable=True if FLAGS.quiet else None)
+        todo = missing_classes(outdir, layer.name, params.classes)
+        done = [unit for unit in params.classes if unit not in todo]
+        if done:
+            print(f"skipping {len(done)} classes already in {folder}: {', '.join(map(str, done))}")
+        params = replace(params, classes=todo)
+    bar = ProgressBar(params, len(params.classes), disable=True if FLAGS.quiet else None)
     try:
-        results = render_classes(
-            layer,
-            model.tile_size,
-            params,
-            settings,
-            outdir,
-            Path(FLAGS.logdir_path),
-            seed=seed,
-            log=bar.write,
-            skip_existing=FLAGS.skip_existing,
-            labels=labels,
-            observers=[bar],
-            start=start,
-        )
+        if FLAGS.ray or FLAGS.ray_address:
+            new_rows = _render_on_ray(
+                model_path, model, layer, params, settings, seed, labels, start, bar
+            )
+        else:
+            results = render_classes(
+                layer,
+                model.tile_size,
+                params,
+                settings,
+                outdir,
+                Path(FLAGS.logdir_path),
+                seed=seed,
+                log=bar.write,
+                labels=labels,
+                observers=[bar],
+                start=start,
+            )
+            new_rows = [score_row(r.score, r.path.name, r.seconds) for r in results]
     finally:
         bar.close()
     run_info = _run_record(model_path, model_file.kind, model, layer, params, settings, seed)
     run_info["total_s"] = round(time.perf_counter() - started, 1)
+    # The report covers the whole class list: the shards that finish last add the others' rows.
     rows = finish_run(
         folder,
-        params.classes,
-        [score_row(r.score, r.path.name, r.seconds) for r in results],
+        run_classes,
+        new_rows,
         run_info,
         layer.rank,
         rate=lambda unit, picture: score_row(
@@ -329,6 +369,36 @@ def run(params, start) -> int:
     print(f"report: {folder / REPORT}, contact sheet: {folder / CONTACT_SHEET}")
     print(f"total time {time.perf_counter() - started:.1f} s")
     return 0
+
+
+def _render_on_ray(model_path, model, layer, params, settings, seed, labels, start, bar):
+    """Render the batches as Ray tasks; return their report rows."""
+    from tf_cnnvis.ray_backend import Job, jobs_for, run_jobs, start_ray
+
+    template = Job(
+        str(Path(model_path).resolve()),
+        model.scaling,
+        model.tile_size,
+        layer.name,
+        params,
+        settings,
+        str(Path(FLAGS.outdir_path).resolve()),
+        str(Path(FLAGS.logdir_path).resolve()),
+        seed,
+        labels,
+        start,
+        not_before=time.time(),
+    )
+    jobs = jobs_for(template, params.classes)
+    start_ray(FLAGS.ray_address)
+    per_class = sum(octave.iter_n for octave in params.octaves)
+
+    def done(job, rows) -> None:
+        units = job.params.classes
+        bar.write(f"{', '.join(map(str, units))} -> featuremap completed.")
+        bar.bar.update(per_class * len(units))
+
+    return run_jobs(jobs, done)
 
 
 def _run_record(model_path, kind, model, layer, params, settings, seed) -> dict:

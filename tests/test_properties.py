@@ -97,3 +97,22 @@ def test_any_params_run_or_fail_in_one_line(slim_graph_path, run):
         else:
             assert result.returncode == 2, result.stderr
             assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    classes=st.lists(st.integers(0, 2000), unique=True, max_size=60).map(tuple),
+    count=st.integers(1, 12),
+    batch_size=st.integers(1, 6),
+)
+def test_shards_cover_every_class_exactly_once_and_balance(classes, count, batch_size):
+    from tf_cnnvis.render import batches
+    from tf_cnnvis.shards import shard
+
+    parts = [shard(classes, index, count, batch_size) for index in range(count)]
+    assert sorted(u for part in parts for u in part) == sorted(classes)
+    sizes = [len(batches(part, batch_size)) for part in parts]
+    assert max(sizes) - min(sizes) <= 1
+    # A shard's batches are batches of the unsharded run, so their random starts agree.
+    whole = set(batches(classes, batch_size))
+    assert all(set(batches(part, batch_size)) <= whole for part in parts)

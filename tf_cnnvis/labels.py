@@ -44,9 +44,11 @@ def align_labels(labels: list[str], units: int) -> list[str]:
 def parse_classes(spec: str, units: int, labels: list[str] | None) -> tuple[int, ...]:
     """Turn ``"1,5,goldfish,10-12"`` into class indices, each checked against ``units``.
 
-    Names match labels case-insensitively; an unknown name gets the closest labels in its
-    error, a name that several classes share gets their indices.
+    ``"all"`` is every unit of the layer. Names match labels case-insensitively; an unknown name
+    gets the closest labels in its error, a name that several classes share gets their indices.
     """
+    if spec.strip().lower() == "all":
+        return tuple(range(units))
     lowered = [label.lower() for label in labels or []]
     classes: list[int] = []
     for item in (part.strip() for part in spec.split(",")):

@@ -52,6 +52,13 @@ def start_images(
     return (noise + np.asarray(background)).astype(np.float32)
 
 
+def batch_rng(seed: int, batch: tuple[int, ...]) -> np.random.Generator:
+    """The random source of one batch (start noise, shifts), from the run's seed and the batch's
+    classes only: a batch gets the same pictures whichever process renders it (a shard, a Ray
+    task, a retry)."""
+    return np.random.default_rng([seed, *batch])
+
+
 def batches(classes: tuple[int, ...], size: int) -> list[tuple[int, ...]]:
     """Consecutive groups of ``size`` classes; the last may be smaller, none is empty."""
     return [classes[i : i + size] for i in range(0, len(classes), size)]
@@ -163,6 +170,11 @@ def render_batch(
     return np.asarray(images, dtype=np.float32)
 
 
+def missing_classes(outdir: Path, layer: str, classes: tuple[int, ...]) -> tuple[int, ...]:
+    """The classes whose PNG is not in the output folder yet (PNGs are only ever whole)."""
+    return tuple(unit for unit in classes if not image_path(outdir, layer, unit).is_file())
+
+
 @dataclass(frozen=True)
 class ClassResult:
     """One finished image: its class, file, the model's rating of it and its share of the time."""
@@ -216,13 +228,14 @@ def render_classes(
     prepare_folder(summary.path, "--logdir_path")
     todo = params.classes
     if skip_existing:
-        done = [unit for unit in todo if image_path(outdir, layer.name, unit).is_file()]
-        todo = tuple(unit for unit in todo if unit not in done)
+        todo = missing_classes(outdir, layer.name, params.classes)
+        done = [unit for unit in params.classes if unit not in todo]
         if done:
             log(
                 f"skipping {len(done)} classes already in {png_folder}: {', '.join(map(str, done))}"
             )
-    rng = np.random.default_rng(seed)
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % 2**32)
     ascent = TiledAscent(layer, tile_size, settings.step)
     results = []
     started = time.perf_counter()
@@ -231,7 +244,14 @@ def render_classes(
         for number, batch in enumerate(batches(todo, settings.batch_size)):
             batch_started = time.perf_counter()
             images = render_batch(
-                ascent, batch, params, settings, rng, log, observers=watchers, start=start
+                ascent,
+                batch,
+                params,
+                settings,
+                batch_rng(seed, batch),
+                log,
+                observers=watchers,
+                start=start,
             )
             if not np.isfinite(images).all():
                 raise FaultError(
