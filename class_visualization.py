@@ -1,10 +1,13 @@
-"""Class visualisation of the inception5h GoogLeNet (or any frozen classifier graph).
+"""Class visualisation of the inception5h GoogLeNet, or of your own classifier (frozen .pb,
+SavedModel folder, Keras .keras/.h5, float .tflite).
 
 Usage: python class_visualization.py --layer import/softmax2_pre_activation --params_path .
 
 Octaves, background colour and classes come from params.py, which is Python that this tool
-executes (your own file, like a config.py). Images go to <outdir_path>/<layer>/image_<class>.png and
-TensorBoard summaries to <logdir_path>/<layer>.
+executes (your own file, like a config.py). Images go to <outdir_path>/<layer>/image_<class>.png,
+with report.json (what the model sees in each) and contact_sheet.png beside them, and TensorBoard
+summaries to <logdir_path>/<layer>. A user mistake exits with 2, a fault with 1, Ctrl-C with 130,
+SIGTERM with 143; none leaves a partial file, and --skip_existing resumes.
 """
 
 from __future__ import annotations

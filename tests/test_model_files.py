@@ -118,3 +118,48 @@ def test_report_of_a_run_names_the_labels_beside_the_model(tmp_path, keras_files
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out" / "import_probs" / "image_2.png").is_file()
+
+
+def test_tflite_rebuild_of_every_supported_op_matches_the_interpreter(tmp_path):
+    """A Keras net using ADD, MAX_POOL_2D, MEAN, FULLY_CONNECTED, RELU and the ops MobileNet
+    lacks, converted to float TFLite by TensorFlow itself, then rebuilt."""
+    import keras
+
+    keras.utils.set_random_seed(1)
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu6")(inputs)
+    y = keras.layers.DepthwiseConv2D(3, padding="same")(x)
+    x = keras.layers.Add()([x, y])
+    x = keras.layers.ReLU()(x)
+    x = keras.layers.MaxPooling2D(2)(x)
+    x = keras.layers.AveragePooling2D(2)(x)
+    x = keras.layers.Conv2D(16, 3, strides=2, padding="valid")(x)
+    x = keras.layers.Lambda(lambda t: keras.ops.mean(t, axis=[1, 2]))(x)
+    x = keras.layers.Dense(10)(x)
+    outputs = keras.layers.Softmax()(x)
+    model = keras.Model(inputs, outputs)
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    path = tmp_path / "net.tflite"
+    path.write_bytes(converter.convert())
+
+    interpreter = tf.lite.Interpreter(model_path=str(path))
+    interpreter.allocate_tensors()
+    (source,), (target,) = interpreter.get_input_details(), interpreter.get_output_details()
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    from tf_cnnvis.tflite import _OPS
+
+    flat = schema.ModelT.InitFromPackedBuf(path.read_bytes(), 0)
+    used = {_OPS[max(c.builtinCode, c.deprecatedBuiltinCode)] for c in flat.operatorCodes}
+    assert {"ADD", "MAX_POOL_2D", "MEAN", "FULLY_CONNECTED", "DEPTHWISE_CONV_2D"} <= used, used
+
+    rebuilt = load_model(path, InputScaling.from_range(0, 1))
+    layer = rebuilt.layer(rebuilt.default_layer(), softmax_to_logits=False)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        pixels = rng.uniform(0, 255, (1, 32, 32, 3)).astype(np.float32)
+        interpreter.set_tensor(source["index"], pixels / 255.0)
+        interpreter.invoke()
+        want = interpreter.get_tensor(target["index"])
+        got = layer.activations(tf.constant(pixels)).numpy()
+        assert np.abs(got - want).max() < 1e-4

@@ -139,3 +139,21 @@ def test_fast_preset_halves_the_iterations_and_covers_with_fewer_tiles(
     assert [o["iter_n"] for o in report["params"]["octaves"]] == [12, 8]
     assert report["settings"]["step"]["tile_grid"] == "cover"
     assert report["images"][0]["best_tile"] > 0.9
+
+
+def test_progress_bar_counts_class_iterations():
+    import io
+
+    from tf_cnnvis.config import Octave, Params
+    from tf_cnnvis.progress import ProgressBar
+
+    params = Params((Octave(1.4, 3, 0.4, 0.3), Octave(1.4, 2, 0.4, 0.3)), (0, 0, 0), (1, 2, 3))
+    stream = io.StringIO()
+    bar = ProgressBar(params, classes=3, disable=False, stream=stream)
+    assert bar.bar.total == 15  # 5 iterations x 3 classes
+    bar.steps_done((1, 2), 0, 0, np.zeros((3, 2)))
+    bar.steps_done((1, 2), 1, 3, np.zeros((2, 2)))
+    assert bar.bar.n == 10
+    bar.close()
+    text = stream.getvalue()
+    assert "classes 1,2 octave 2/2" in text and "10/15" in text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import IO
+
 import numpy as np
 from tqdm import tqdm
 
@@ -20,9 +22,13 @@ class ProgressBar(Observer):
         How many classes will actually be rendered.
     disable : bool or None
         None shows the bar only on a terminal (so logs and errors piped to files stay clean).
+    stream : file, optional
+        Where the bar is drawn (standard error by default).
     """
 
-    def __init__(self, params: Params, classes: int, disable: bool | None = None) -> None:
+    def __init__(
+        self, params: Params, classes: int, disable: bool | None = None, stream: IO | None = None
+    ) -> None:
         self.iterations = sum(octave.iter_n for octave in params.octaves)
         self.octaves = len(params.octaves)
         self.bar = tqdm(
@@ -30,6 +36,7 @@ class ProgressBar(Observer):
             unit="it",
             dynamic_ncols=True,
             disable=disable,
+            file=stream,
             bar_format="{desc} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
             "[{elapsed}<{remaining}]",
         )

@@ -156,25 +156,21 @@ def tflite_normalization(path: Path) -> tuple[float, float] | None:
     return None
 
 
-def _tables(table: Table, slot: int) -> list[Table]:
+def _vector(table: Table, slot: int, read: Callable[[int], object]) -> list:
+    """The elements of the vector field in ``slot`` of a flatbuffer table, each ``read(at)``."""
     offset = table.Offset(4 + 2 * slot)
     if not offset:
         return []
     start = table.Vector(offset)
-    return [
-        Table(table.Bytes, table.Indirect(start + 4 * k)) for k in range(table.VectorLen(offset))
-    ]
+    return [read(start + 4 * k) for k in range(table.VectorLen(offset))]
+
+
+def _tables(table: Table, slot: int) -> list[Table]:
+    return _vector(table, slot, lambda at: Table(table.Bytes, table.Indirect(at)))
 
 
 def _floats(table: Table, slot: int) -> list[float]:
-    offset = table.Offset(4 + 2 * slot)
-    if not offset:
-        return []
-    start = table.Vector(offset)
-    return [
-        table.Get(flatbuffers.number_types.Float32Flags, start + 4 * k)
-        for k in range(table.VectorLen(offset))
-    ]
+    return _vector(table, slot, lambda at: table.Get(flatbuffers.number_types.Float32Flags, at))
 
 
 def _fused(options) -> Callable[[tf.Tensor], tf.Tensor]:
