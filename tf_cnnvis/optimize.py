@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,11 +90,11 @@ class TiledAscent:
                 total = tf.reduce_sum(score - penalty)
             return tape.gradient(total, x), tf.cast(score, tf.float32)
 
-        n = int(rows.shape[0])
-        chunks = math.ceil(n / self.settings.tile_batch)
-        if chunks == 1:
-            return gradient(rows, targets)
-        size = math.ceil(n / chunks)
+        # The batch is not part of the trace, so the number of tile images is known only when
+        # the step runs: always a loop, of one chunk when they fit in one.
+        n = tf.shape(rows)[0]
+        chunks = (n + self.settings.tile_batch - 1) // self.settings.tile_batch
+        size = (n + chunks - 1) // chunks
         grads = tf.TensorArray(tf.float32, size=chunks, infer_shape=False)
         scores = tf.TensorArray(tf.float32, size=chunks, infer_shape=False)
 
@@ -108,12 +107,16 @@ class TiledAscent:
         _, grads, scores = tf.while_loop(
             lambda i, *_: i < chunks, body, (0, grads, scores), parallel_iterations=1
         )
-        return tf.ensure_shape(grads.concat(), rows.shape), tf.ensure_shape(scores.concat(), [n])
+        return (
+            tf.ensure_shape(grads.concat(), rows.shape),
+            tf.ensure_shape(scores.concat(), rows.shape[:1]),
+        )
 
     def _tiled_gradient(self, images: tf.Tensor, targets: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """The images' gradient put together from their tiles', and each image's objective
         averaged over its runnable tiles."""
-        batch, height, width, channels = images.shape
+        _, height, width, channels = images.shape
+        batch = tf.shape(images)[0]
         plan = self.plan(height, width)
         pieces = []
         objective = tf.zeros([batch])
@@ -123,8 +126,8 @@ class TiledAscent:
             )
             rows = tf.reshape(crops, [-1, th, tw, channels])
             grads, scores = self._row_gradients(rows, tf.tile(targets, [len(indices)]))
-            objective += tf.reduce_sum(tf.reshape(scores, [len(indices), batch]), 0)
-            grads = tf.reshape(grads, [len(indices), batch, th, tw, channels])
+            objective += tf.reduce_sum(tf.reshape(scores, [len(indices), -1]), 0)
+            grads = tf.reshape(grads, [len(indices), -1, th, tw, channels])
             pieces.append(tf.reshape(tf.transpose(grads, [0, 2, 3, 1, 4]), [-1, batch, channels]))
         pieces.append(tf.zeros([1, batch, channels]))
         full = tf.gather(tf.concat(pieces, 0), plan.owner)
@@ -132,13 +135,13 @@ class TiledAscent:
         return grad, objective / max(plan.runnable_count, 1)
 
     def _compiled(self, name: str, fn, images: tf.Tensor, *specs: tf.TensorSpec):
-        """``fn`` as a ``tf.function`` traced once for this batch and image size."""
-        key = (name, *images.shape[:3])
+        """``fn`` as a ``tf.function`` traced once for this image size, whatever the batch size
+        (a run of 5 classes in batches of 4 and 1 traces each size once, not twice)."""
+        key = (name, *images.shape[1:3])
         if key not in self._functions:
-            batch = images.shape[0]
             signature = [
-                tf.TensorSpec(images.shape, tf.float32),
-                tf.TensorSpec([batch], tf.int32),
+                tf.TensorSpec([None, *images.shape[1:]], tf.float32),
+                tf.TensorSpec([None], tf.int32),
                 *specs,
             ]
             self._functions[key] = tf.function(fn, input_signature=signature)
@@ -165,7 +168,7 @@ class TiledAscent:
         self, images: tf.Tensor, targets: tf.Tensor, shifts: tf.Tensor, sigmas: tf.Tensor
     ) -> tuple[tf.Tensor, tf.Tensor]:
         steps = tf.shape(shifts)[0]
-        objectives = tf.TensorArray(tf.float32, size=steps, element_shape=[images.shape[0]])
+        objectives = tf.TensorArray(tf.float32, size=steps, element_shape=[None])
 
         def body(i, images, objectives):
             images, objective = self._step_fn(images, targets, shifts[i], sigmas[i])
