@@ -45,6 +45,8 @@ def model_kind(path: Path) -> str:
         if (path / "saved_model.pb").is_file():
             return "savedmodel"
         raise UserError(f"{path} is a folder without saved_model.pb; give a SavedModel folder")
+    if path.name == "saved_model.pb":
+        raise UserError(f"{path} is part of a SavedModel; pass its folder {path.parent} to --model")
     suffix = path.suffix.lower()
     if suffix in KERAS_SUFFIXES:
         return "keras"
