@@ -314,6 +314,8 @@ def run(params, start) -> int:
     if seed is None:
         seed = int.from_bytes(os.urandom(4), "little")
         print(f"seed {seed} (pass --seed {seed} to repeat this run)")
+        if FLAGS.shard is not None:
+            print("note: shards without --seed each draw their own seed; give them all one")
     settings = RenderSettings(
         use_tv_bregman=FLAGS.use_tv_bregman,
         batch_size=FLAGS.batch_size,
