@@ -396,12 +396,11 @@ def _render_on_ray(model_path, model, layer, params, settings, seed, labels, sta
     )
     jobs = jobs_for(template, params.classes)
     start_ray(FLAGS.ray_address)
-    per_class = sum(octave.iter_n for octave in params.octaves)
 
     def done(job, rows) -> None:
         units = job.params.classes
         bar.write(f"{', '.join(map(str, units))} -> featuremap completed.")
-        bar.bar.update(per_class * len(units))
+        bar.batch_done(units)
 
     return run_jobs(jobs, done)
 

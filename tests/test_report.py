@@ -154,6 +154,8 @@ def test_progress_bar_counts_class_iterations():
     bar.steps_done((1, 2), 0, 0, np.zeros((3, 2)))
     bar.steps_done((1, 2), 1, 3, np.zeros((2, 2)))
     assert bar.bar.n == 10
+    bar.batch_done((3,))  # a batch finished elsewhere (a Ray task) counts all its iterations
+    assert bar.bar.n == 15
     bar.close()
     text = stream.getvalue()
-    assert "classes 1,2 octave 2/2" in text and "10/15" in text
+    assert "classes 1,2 octave 2/2" in text and "10/15" in text and "15/15" in text

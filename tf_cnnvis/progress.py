@@ -46,6 +46,11 @@ class ProgressBar(Observer):
         self.bar.set_description_str(f"classes {shown} octave {octave + 1}/{self.octaves}")
         self.bar.update(objectives.shape[0] * len(units))
 
+    def batch_done(self, units: tuple[int, ...]) -> None:
+        """Count a whole batch's iterations at once (a batch rendered elsewhere, e.g. by Ray)."""
+        self.bar.set_description_str(f"classes {','.join(map(str, units))} done")
+        self.bar.update(self.iterations * len(units))
+
     def write(self, line: str) -> None:
         """Print a log line above the bar."""
         self.bar.write(line)

@@ -205,16 +205,15 @@ def render_classes(
     logdir: Path,
     seed: int | None = None,
     log: Callable[[str], None] = print,
-    skip_existing: bool = False,
     labels: list[str] | None = None,
     observers: Sequence[Observer] = (),
     start: np.ndarray | None = None,
 ) -> list[ClassResult]:
     """Visualise every class of ``params`` for ``layer``; write its PNGs and summaries.
 
-    With ``skip_existing``, classes whose PNG is already there are left alone: since PNGs are
-    only ever written whole, this resumes a run that was stopped. Each image written is rated by
-    the model (:func:`tf_cnnvis.report.score_image`, with ``labels`` for the top classes).
+    Each image written is rated by the model (:func:`tf_cnnvis.report.score_image`, with
+    ``labels`` for the top classes). PNGs are only ever written whole, so a stopped run resumes
+    by rendering just the classes :func:`missing_classes` returns.
 
     Returns
     -------
@@ -226,14 +225,6 @@ def render_classes(
     summary = SummaryLog(logdir, layer.name)
     prepare_folder(png_folder, "--outdir_path")
     prepare_folder(summary.path, "--logdir_path")
-    todo = params.classes
-    if skip_existing:
-        todo = missing_classes(outdir, layer.name, params.classes)
-        done = [unit for unit in params.classes if unit not in todo]
-        if done:
-            log(
-                f"skipping {len(done)} classes already in {png_folder}: {', '.join(map(str, done))}"
-            )
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % 2**32)
     ascent = TiledAscent(layer, tile_size, settings.step)
@@ -241,7 +232,7 @@ def render_classes(
     started = time.perf_counter()
     watchers = [_TensorBoard(summary), *observers]
     try:
-        for number, batch in enumerate(batches(todo, settings.batch_size)):
+        for number, batch in enumerate(batches(params.classes, settings.batch_size)):
             batch_started = time.perf_counter()
             images = render_batch(
                 ascent,
