@@ -69,7 +69,7 @@ def score_image(
     """Rate ``image`` (0-255 scale, [h, w, 3]) for ``unit`` of ``layer``."""
     image = np.asarray(image, np.float32)
     whole = tf.image.resize(image[None], (tile, tile), method="bilinear")
-    crops = tf.constant(model_tiles(image, tile))
+    crops = model_tiles(image, tile)
     names = labels or []
 
     def label(index: int) -> str:
@@ -77,7 +77,7 @@ def score_image(
 
     if layer.rank == 4:
         whole_value = float(tf.reduce_mean(layer.activations(whole)[..., unit]))
-        per_tile = tf.reduce_mean(layer.activations(crops)[..., unit], [1, 2])
+        per_tile = tf.reduce_mean(_in_chunks(layer, crops)[..., unit], [1, 2])
         tile_value = float(tf.reduce_max(per_tile))
         return Score(unit, label(unit), whole_value, tile_value, [], [])
 
@@ -86,7 +86,7 @@ def score_image(
         return [[int(i), label(int(i)), round(float(probs[i]), 4)] for i in order]
 
     whole_probs = tf.nn.softmax(layer.activations(whole))[0].numpy()
-    tile_probs = tf.nn.softmax(layer.activations(crops)).numpy()
+    tile_probs = tf.nn.softmax(_in_chunks(layer, crops)).numpy()
     best = int(np.argmax(tile_probs[:, unit]))
     return Score(
         unit,
@@ -96,6 +96,15 @@ def score_image(
         top(whole_probs),
         top(tile_probs[best]),
     )
+
+
+def _in_chunks(layer: Layer, images: np.ndarray, chunk: int = 16) -> tf.Tensor:
+    """The layer on many images, ``chunk`` at a time: a 3000-pixel picture has hundreds of
+    tiles, whose activations at once would not fit in memory."""
+    parts = [
+        layer.activations(tf.constant(images[i : i + chunk])) for i in range(0, len(images), chunk)
+    ]
+    return tf.concat(parts, axis=0)
 
 
 def format_rows(rows: list[dict], rank: int) -> str:
