@@ -138,13 +138,17 @@ def _freeze_keras(path: Path) -> tuple[tf.compat.v1.GraphDef, str, dict[str, str
     layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
     tapped = keras.Model(model.inputs, [layer.output for layer in layers])
     spec = _image_spec(model.inputs[0].shape, path)
-    # Free height and width let the tiles at the image's edges run when the net allows it.
-    for shape in ([None, None, None, 3], spec.shape):
-        try:
-            function = tf.function(tapped).get_concrete_function(tf.TensorSpec(shape, tf.float32))
-            break
-        except (ValueError, TypeError):
-            continue
+    traced = tf.function(tapped)
+    try:
+        # Free height and width let the tiles at the image's edges run when the net allows it.
+        function = traced.get_concrete_function(tf.TensorSpec([None, None, None, 3], tf.float32))
+    except (ValueError, TypeError):
+        try:  # a Flatten before a Dense: the model's own input size only
+            function = traced.get_concrete_function(spec)
+        except (ValueError, TypeError) as exc:
+            raise UserError(
+                f"cannot trace Keras model {path} on images ({exc}); check --model"
+            ) from None
     graph_def, input_name, outputs = _freeze(function)
     aliases = {layer.name: out for layer, out in zip(layers, outputs, strict=True)}
     return graph_def, input_name, aliases, spec.shape[1]
