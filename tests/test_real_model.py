@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from tests.conftest import run_cli, shared_model, write_params
-from tf_cnnvis.tiling import plan_tiles
+from tf_cnnvis.report import score_image
 
 LOGITS = "MobilenetV1/Logits/SpatialSqueeze"
 PROBABILITIES = "MobilenetV1/Predictions/Reshape_1"
@@ -18,18 +18,6 @@ SCHEDULE = [
     {"scale": 1.0, "iter_n": 60, "start_sigma": 0.44, "end_sigma": 0.304},
     {"scale": 1.4, "iter_n": 40, "start_sigma": 0.44, "end_sigma": 0.304},
 ]
-
-
-def best_tile_probability(layer, image: np.ndarray, unit: int, tile: int = 224) -> float:
-    """Highest softmax probability of ``unit`` over the full-size tiles the network saw."""
-    plan = plan_tiles(*image.shape[:2], tile, lambda h, w: h == tile and w == tile)
-    crops = [
-        image[t.y0 : t.y1, t.x0 : t.x1]
-        for t, ok in zip(plan.tiles, plan.runnable, strict=True)
-        if ok
-    ]
-    logits = layer.activations(tf.constant(np.stack(crops), tf.float32))
-    return float(tf.nn.softmax(logits)[:, unit].numpy().max())
 
 
 @pytest.mark.parametrize(
@@ -94,4 +82,4 @@ def test_cli_draws_classes_the_network_recognises(tmp_path, mobilenet_tflite, mo
     for unit, label in CLASSES.items():
         image = np.asarray(Image.open(folder / f"image_{unit}.png"), np.float32)
         assert image.shape == (313, 313, 3)
-        assert best_tile_probability(layer, image, unit) > 0.9, label
+        assert score_image(layer, image, unit, 224).best_tile > 0.9, label

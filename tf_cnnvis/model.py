@@ -174,10 +174,11 @@ class FrozenGraphModel:
     def layer_shapes(self) -> list[tuple[str, tf.TensorShape]]:
         """Every node whose first output is a float 2-D or 4-D tensor, with that output's shape
         (batch, height and width unknown), in graph order, after the aliases."""
+        tapped = [(alias, self._tensor(node)) for alias, node in self.aliases.items()]
         layers = [
-            (alias, self._tensor(node).shape)
-            for alias, node in self.aliases.items()
-            if self._tensor(node).dtype == tf.float32 and self._tensor(node).shape.rank in (2, 4)
+            (alias, t.shape)
+            for alias, t in tapped
+            if t.dtype == tf.float32 and t.shape.rank in (2, 4)
         ]
         if not self.list_nodes:
             return layers
@@ -231,8 +232,8 @@ class FrozenGraphModel:
             hint = f"did you mean {', '.join(close)}?" if close else "list them with --list_layers"
             raise UserError(f"the model has no layer '{name}'; {hint}")
         logits = self._logits_of(node) if softmax_to_logits else None
-        node = logits or node
-        tensor = self._tensor(node)
+        tensor = self._tensor(logits or node)
+        node = tensor.op.name[len(IMPORT_PREFIX) :]
         rank = tensor.shape.rank
         if rank not in (2, 4) or tensor.shape[-1] is None:
             raise UserError(
@@ -240,7 +241,7 @@ class FrozenGraphModel:
                 "[batch, h, w, channels] feature maps can be visualised, pick another --layer"
             )
         pruned = self._wrapped.prune(self._wrapped.inputs[0], tensor)
-        sizes = _SpatialSizes(self._nodes, self.input_name, node.split(":")[0])
+        sizes = _SpatialSizes(self._nodes, self.input_name, node)
         fixed = self.input_size
 
         def runs_on(height: int, width: int) -> bool:
@@ -249,9 +250,7 @@ class FrozenGraphModel:
                 return False
             return sizes.runs_on(height, width)
 
-        return Layer(
-            name, rank, int(tensor.shape[-1]), pruned, runs_on, node.split(":")[0], bool(logits)
-        )
+        return Layer(name, rank, int(tensor.shape[-1]), pruned, runs_on, node, bool(logits))
 
 
 class _SpatialSizes:
