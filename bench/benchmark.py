@@ -18,6 +18,8 @@ Usage: python bench/benchmark.py [--factor 10] [--json bench/results/benchmark.j
 from __future__ import annotations
 
 import argparse
+import ctypes
+import gc
 import json
 import math
 import os
@@ -52,7 +54,11 @@ TILE = 224
 
 
 def reset_peak_memory() -> None:
+    """Start a new peak-memory count, after handing back to the system what earlier phases
+    freed (glibc's malloc keeps freed memory otherwise, and it would count again)."""
+    gc.collect()
     try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
         Path("/proc/self/clear_refs").write_text("5")
     except OSError:
         pass

@@ -12,6 +12,7 @@ from tf_cnnvis.filters import (
     laplacian_normalize,
     laplacian_split,
     tv_bregman,
+    tv_bregman_batch,
 )
 
 
@@ -134,6 +135,15 @@ def test_tv_bregman_is_scikit_image_on_the_images_own_range():
     want = want * (image.max() - image.min()) + image.min()
     np.testing.assert_allclose(tv_bregman(image), want, rtol=1e-5, atol=1e-3)
     assert np.std(tv_bregman(image)) < np.std(image)
+
+
+def test_tv_bregman_of_a_batch_in_threads_is_each_image_alone():
+    rng = np.random.default_rng(6)
+    images = rng.uniform(0, 255, (3, 30, 26, 3)).astype(np.float32)
+    images[1] *= 0.5  # each image is denoised on its own range
+    alone = np.stack([tv_bregman(image) for image in images])
+    np.testing.assert_array_equal(tv_bregman_batch(images, workers=2), alone)
+    np.testing.assert_array_equal(tv_bregman_batch(images, workers=1), alone)
 
 
 def test_filters_leave_a_flat_image_alone():

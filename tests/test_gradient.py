@@ -96,3 +96,17 @@ def test_octave_runs_again_without_grappler_errors():
     first = ascent.octave(images, [1, 2], [(5, 7), (9, 3)], [0.4, 0.4])[0].numpy()
     again = ascent.octave(images, [1, 2], [(5, 7), (9, 3)], [0.4, 0.4])[0].numpy()
     np.testing.assert_array_equal(first, again)
+
+
+def test_one_trace_serves_every_image_and_batch_size(slim_model):
+    # A trace per image size kept its own copy of the network (about 1 GB each on GoogLeNet).
+    layer = slim_model.layer("softmax2_pre_activation")
+    ascent = TiledAscent(layer, 224, StepSettings(tile_batch=3))
+    rng = np.random.default_rng(5)
+    for batch, size in ((2, (230, 240)), (1, (313, 313)), (3, (200, 330))):
+        images = rng.normal(100, 8, (batch, *size, 3)).astype(np.float32)
+        targets = list(range(1, batch + 1))
+        got = ascent.gradient(images, targets, (5, 9)).numpy()
+        want = reference_gradient(layer, images, targets, (5, 9))
+        np.testing.assert_allclose(got, want, atol=1e-4 * np.abs(want).max(), rtol=1e-3)
+    assert ascent._functions["gradient"].experimental_get_tracing_count() == 1

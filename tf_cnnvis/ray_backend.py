@@ -115,11 +115,12 @@ def _ray_task(job: Job) -> list[dict]:
     import ray
     import tensorflow as tf
 
-    if not _MODELS:  # thread pools can only be sized before TensorFlow first runs
-        cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 0)
-        if cpus >= 1:
-            tf.config.threading.set_intra_op_parallelism_threads(int(cpus))
-            tf.config.threading.set_inter_op_parallelism_threads(int(cpus))
+    cpus = int(ray.get_runtime_context().get_assigned_resources().get("CPU", 0))
+    if cpus >= 1:
+        if not _MODELS:  # thread pools can only be sized before TensorFlow first runs
+            tf.config.threading.set_intra_op_parallelism_threads(cpus)
+            tf.config.threading.set_inter_op_parallelism_threads(cpus)
+        job = replace(job, settings=replace(job.settings, host_threads=cpus))
     return render_job(job)
 
 

@@ -11,9 +11,10 @@ import numpy as np
 import tensorflow as tf
 
 from .config import Params
+from .cpu import usable_cpus
 from .errors import FaultError, UserError
 from .files import prepare_folder
-from .filters import tv_bregman
+from .filters import tv_bregman_batch
 from .model import Layer
 from .optimize import StepSettings, TiledAscent
 from .output import SummaryLog, image_path, to_uint8, write_png
@@ -37,11 +38,15 @@ class RenderSettings:
         Classes optimised together.
     step : StepSettings
         Clipping, bilateral filter, L2 decay and tile batching of each ascent step.
+    host_threads : int, optional
+        Threads for the filters that run on the host (TV-Bregman, image by image); by default
+        as many as the CPUs this process may use.
     """
 
     use_tv_bregman: bool = True
     batch_size: int = 4
     step: StepSettings = field(default_factory=StepSettings)
+    host_threads: int | None = None
 
 
 def start_images(
@@ -138,7 +143,8 @@ def render_batch(
         images = tf.image.resize(images, size, method="bilinear").numpy()
         clock.append(time.perf_counter())
         if settings.use_tv_bregman:
-            images = np.stack([tv_bregman(image) for image in images])
+            threads = settings.host_threads or usable_cpus()
+            images = tv_bregman_batch(images, workers=threads)
         clock.append(time.perf_counter())
         if octave.iter_n:
             shifts = rng.integers(0, size, (octave.iter_n, 2))

@@ -57,9 +57,8 @@ class TilePlan:
     groups : tuple of (shape, tuple of tile indices)
         Runnable tiles grouped by shape, so that each group runs as one batch.
     owner : ndarray of int32, shape (height * width,)
-        For each pixel, its position in the concatenation of all groups' flattened tile
-        gradients, taken from the last runnable tile that covers it (the original's last writer
-        wins); pixels no runnable tile covers point one past the end, at a zero row.
+        For each pixel, the index in ``tiles`` of the last runnable tile that covers it (the
+        original's last writer wins: its gradient is the pixel's), -1 where none does.
     """
 
     height: int
@@ -106,15 +105,8 @@ def plan_tiles(
             by_shape.setdefault(t.shape, []).append(index)
     groups = tuple((shape, tuple(indices)) for shape, indices in by_shape.items())
 
-    base: dict[int, int] = {}
-    offset = 0
-    for (th, tw), indices in groups:
-        for index in indices:
-            base[index] = offset
-            offset += th * tw
-    owner = np.full((height, width), offset, dtype=np.int32)
+    owner = np.full((height, width), -1, dtype=np.int32)
     for index, t in enumerate(tiles):  # row-major, so later tiles overwrite earlier ones
-        if index in base:
-            th, tw = t.shape
-            owner[t.y0 : t.y1, t.x0 : t.x1] = base[index] + np.arange(th * tw).reshape(th, tw)
+        if runnable[index]:
+            owner[t.y0 : t.y1, t.x0 : t.x1] = index
     return TilePlan(height, width, tiles, runnable, groups, owner.reshape(-1))
