@@ -6,8 +6,9 @@ Thread pools can only be sized before TensorFlow first runs, so every setting ru
 of its own: the full-width GoogLeNet-shaped graph (random weights, the real network's cost), the
 bare gradient of 8 tiles of 224 pixels, then the library's ascent step (bilateral filter on) on
 four images of 313 pixels (four tile shapes, one tile each) and of 613 pixels (16 whole tiles).
-Each figure is the best of three repeats. XLA is tried on the bare tile gradient only (the whole
-step did not finish compiling in 15 minutes).
+Each figure is the best of three repeats. With --xla, XLA is tried on the bare tile gradient
+(only: the whole step did not finish compiling in 15 minutes); its first call compiles for about
+14 minutes on a 2-core CPU.
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "settings.json")
     parser.add_argument("--precision", choices=("float32", "bfloat16"), default="float32")
+    parser.add_argument("--xla", action="store_true", help="also XLA (about 14 minutes more)")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # a child process: "intra,inter,xla"
     args = parser.parse_args()
     if args.one:
@@ -103,6 +105,8 @@ def main() -> int:
 
     rows = []
     for name, intra, inter, xla in SETTINGS:
+        if xla and not args.xla:
+            continue
         child = subprocess.run(
             [
                 sys.executable,

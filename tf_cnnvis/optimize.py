@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from .errors import UserError
 from .filters import bilateral_filter, laplacian_normalize
 from .model import Layer
 from .tiling import TilePlan, plan_tiles
@@ -99,10 +98,11 @@ class TiledAscent:
         """The images' gradient put together from their tiles', and each image's objective
         averaged over its runnable tiles (``plan`` from :func:`plan_tensors`).
 
-        One loop runs the chunks of tile images: each is cut out of the images, sent through
-        the network, and its gradient added into the pixels its tiles own.
+        One loop runs the chunks of tile images: each is cut out of the images and sent through
+        the network, and of its gradient only the pixels its tiles own are kept (a quarter of
+        them on the original grid); one gather puts them in place at the end.
         """
-        corners, chunks, owner, runnable = plan
+        corners, chunks, owned, placement, runnable = plan
         batch, height, width = tf.unstack(tf.shape(images)[:3])
         channels = images.shape[-1]
         pixels = tf.reshape(images, [-1, channels])
@@ -111,7 +111,7 @@ class TiledAscent:
         scores = tf.TensorArray(tf.float32, size=count, infer_shape=False)
 
         def body(i, grads, scores):
-            th, tw, first_tile, first, last = tf.unstack(chunks[i])
+            th, tw, first_tile, first, last, owned_from, owned_to = tf.unstack(chunks[i])
             rows = tf.range(first, last)
             image = rows % batch
             corner = tf.gather(corners, first_tile + rows // batch)
@@ -120,7 +120,8 @@ class TiledAscent:
             index = (image * height)[:, None, None] + ys[:, :, None]
             index = index * width + xs[:, None, :]
             grad, score = self._tile_gradient(tf.gather(pixels, index), tf.gather(targets, image))
-            return i + 1, grads.write(i, tf.reshape(grad, [-1, channels])), scores.write(i, score)
+            kept = tf.gather(tf.reshape(grad, [-1, channels]), owned[owned_from:owned_to])
+            return i + 1, grads.write(i, kept), scores.write(i, score)
 
         # One chunk at a time: two in flight are a little faster on two cores, but change the
         # result from run to run (oneDNN's arithmetic depends on the thread that runs it).
@@ -128,7 +129,7 @@ class TiledAscent:
             lambda i, *_: i < count, body, (0, grads, scores), parallel_iterations=1
         )
         grads = grads.write(count, tf.zeros([1, channels]))
-        grad = tf.reshape(tf.gather(grads.concat(), owner), tf.shape(images))
+        grad = tf.reshape(tf.gather(grads.concat(), placement), tf.shape(images))
         objective = tf.reduce_sum(tf.reshape(scores.concat(), [-1, batch]), 0)
         return grad, objective / tf.cast(tf.maximum(runnable, 1), tf.float32)
 
@@ -247,7 +248,8 @@ class TiledAscent:
 
 PLAN_SPECS = (
     tf.TensorSpec([None, 2], tf.int32),
-    tf.TensorSpec([None, 5], tf.int32),
+    tf.TensorSpec([None, 7], tf.int32),
+    tf.TensorSpec([None], tf.int32),
     tf.TensorSpec([None], tf.int32),
     tf.TensorSpec([], tf.int32),
 )
@@ -256,47 +258,48 @@ PLAN_SPECS = (
 def plan_tensors(plan: TilePlan, batch: int, tile_batch: int) -> tuple[tf.Tensor, ...]:
     """A tile plan as the compiled step takes it, for ``batch`` images.
 
-    Returns the runnable tiles' top-left corners grouped by tile shape [tiles, 2]; the chunks of
-    tile images the network is run on [chunks, 5]; for each pixel of each image, where its
-    gradient lies in the chunks' flattened gradients [batch * height * width]; and the runnable
-    tile count.
+    A group's tile images (tiles of one shape) are numbered tile by tile, image by image, and
+    cut into the fewest chunks of at most ``tile_batch``, of equal size but the last. Returns:
 
-    A group's tile images are numbered tile by tile, image by image, and cut into the fewest
-    chunks of at most ``tile_batch``, of equal size but the last. A chunk is (tile height, tile
-    width, its group's first corner, first number, end number). A pixel's gradient is its
-    owner's (the last runnable tile over it); pixels without one point past the end, at zeros.
+    - the runnable tiles' top-left corners, grouped by shape [tiles, 2];
+    - the chunks [chunks, 7]: tile height and width, the group's first corner, the chunk's first
+      and end tile image, and where its kept pixels begin and end in the next array;
+    - for each chunk in turn, the positions in its flattened gradient [images, th * tw] of the
+      pixels its tiles own (the last runnable tile over a pixel owns it);
+    - for each pixel of each image [batch * height * width], where its gradient lies in the
+      kept pixels of all chunks one after the other; one past the end (a zero) where no tile
+      owns it;
+    - the runnable tile count.
     """
-    corners, chunks = [], []
-    # Per tile, plus a last entry for pixels without an owner: where its first tile image's
-    # gradient begins in the flattened chunks, and its shape.
-    begin = np.zeros(len(plan.tiles) + 1, np.int64)
-    shape = np.zeros((len(plan.tiles) + 1, 2), np.int64)
-    offset = 0
+    owner = plan.owner.reshape(plan.height, plan.width)
+    corners, chunks, owned = [], [], []
+    placement = np.full((batch, plan.height * plan.width), -1, np.int64)
+    kept = 0
     for (th, tw), indices in plan.groups:
+        first_corner = len(corners)
+        mine = []  # per tile of the group: its own pixels, in the tile and in the image
+        for index in indices:
+            t = plan.tiles[index]
+            corners.append((t.y0, t.x0))
+            ys, xs = np.nonzero(owner[t.y0 : t.y1, t.x0 : t.x1] == index)
+            mine.append((ys * tw + xs, (ys + t.y0) * plan.width + xs + t.x0))
         rows = len(indices) * batch
         size = -(-rows // -(-rows // tile_batch))
-        chunks += [(th, tw, len(corners), r, min(r + size, rows)) for r in range(0, rows, size)]
-        for index in indices:
-            corners.append((plan.tiles[index].y0, plan.tiles[index].x0))
-            begin[index], shape[index] = offset, (th, tw)
-            offset += batch * th * tw
-    if offset >= 2**31:
-        raise UserError(
-            f"{batch} images of {plan.height}x{plan.width} pixels are too many tile images for "
-            "one step; lower --batch_size"
-        )
-    begin[-1] = offset  # the zero row after all the gradients
-    origin = np.array([(t.y0, t.x0) for t in plan.tiles] + [(0, 0)], np.int64)
-    owner = plan.owner.reshape(plan.height, plan.width)
-    ys, xs = np.indices(owner.shape, np.int64)
-    local = (ys - origin[owner, 0]) * shape[owner, 1] + xs - origin[owner, 1]
-    local[owner < 0] = 0
-    area = shape[owner, 0] * shape[owner, 1]
-    index = begin[owner] + np.arange(batch)[:, None, None] * area + local
+        for start in range(0, rows, size):
+            end = min(start + size, rows)
+            begin = kept
+            for row in range(start, end):
+                local, pixels = mine[row // batch]
+                owned.append((row - start) * th * tw + local)
+                placement[row % batch, pixels] = kept + np.arange(len(local))
+                kept += len(local)
+            chunks.append((th, tw, first_corner, start, end, begin, kept))
+    placement[placement < 0] = kept
     return (
         tf.constant(np.reshape(corners, (-1, 2)), tf.int32),
-        tf.constant(np.reshape(chunks, (-1, 5)), tf.int32),
-        tf.constant(index.reshape(-1), tf.int32),
+        tf.constant(np.reshape(chunks, (-1, 7)), tf.int32),
+        tf.constant(np.concatenate([np.zeros(0, np.int64), *owned]), tf.int32),
+        tf.constant(placement.reshape(-1), tf.int32),
         tf.constant(plan.runnable_count, tf.int32),
     )
 
