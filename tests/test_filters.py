@@ -96,10 +96,11 @@ def skimage_bilateral(image: np.ndarray, sigma: float, win_size: int = 5, bins: 
 
 
 @pytest.mark.parametrize("sigma", [0.304, 0.44, 0.9])
-def test_bilateral_matches_scikit_images_kernel(sigma):
+@pytest.mark.parametrize("shape", [(24, 31), (3, 2)])  # (3, 2): smaller than the 5-pixel window
+def test_bilateral_matches_scikit_images_kernel(sigma, shape):
     rng = np.random.default_rng(0)
-    images = rng.uniform(-300, 900, (2, 24, 31, 3)).astype(np.float32)
-    images[1, :, 15:] += 400  # an edge, so that colour weights matter
+    images = rng.uniform(-300, 900, (2, *shape, 3)).astype(np.float32)
+    images[1, :, shape[1] // 2 :] += 400  # an edge, so that colour weights matter
     got = bilateral_filter(tf.constant(images), sigma).numpy()
     for image, filtered in zip(images, got, strict=True):
         want = skimage_bilateral(image.astype(np.float64), sigma)
