@@ -14,9 +14,12 @@ from tf_cnnvis.report import score_image
 LOGITS = "MobilenetV1/Logits/SpatialSqueeze"
 PROBABILITIES = "MobilenetV1/Predictions/Reshape_1"
 CLASSES = {2: "goldfish", 853: "tennis ball", 964: "pizza", 324: "monarch", 981: "volcano"}
+# Long enough for every class on every start: with 60 + 40 steps the tennis ball stayed below 0.9
+# for 5 of 10 seeds (any change of float rounding picks others); with 100 + 60 all five classes
+# reached 0.94 or more for seeds 0-9.
 SCHEDULE = [
-    {"scale": 1.0, "iter_n": 60, "start_sigma": 0.44, "end_sigma": 0.304},
-    {"scale": 1.4, "iter_n": 40, "start_sigma": 0.44, "end_sigma": 0.304},
+    {"scale": 1.0, "iter_n": 100, "start_sigma": 0.44, "end_sigma": 0.304},
+    {"scale": 1.4, "iter_n": 60, "start_sigma": 0.44, "end_sigma": 0.304},
 ]
 
 
