@@ -38,11 +38,12 @@ from skimage.restoration._denoise_cy import _denoise_bilateral  # noqa: E402
 
 from tf_cnnvis.config import Octave, Params, load_params  # noqa: E402
 from tf_cnnvis.cpu import cpu_has_bfloat16  # noqa: E402
-from tf_cnnvis.filters import laplacian_normalize, tv_bregman  # noqa: E402
+from tf_cnnvis.filters import bilateral_filter, laplacian_normalize, tv_bregman  # noqa: E402
 from tf_cnnvis.model import FrozenGraphModel, Layer  # noqa: E402
 from tf_cnnvis.optimize import (  # noqa: E402
     TiledAscent,
     layer_objective,
+    plan_tensors,
     set_bfloat16,
 )
 from tf_cnnvis.render import RenderSettings, batches, render_batch, start_images  # noqa: E402
@@ -100,8 +101,8 @@ def forward_flops(graph_def, layer: str, size: int = TILE) -> float:
     return total
 
 
-def bare_tile_gradient(layer: Layer, batch_sizes: list[int], repeats: int = 3) -> dict[int, float]:
-    """Seconds per tile image of the gradient of 224x224 tiles, at each batch size."""
+def bare_gradient(layer: Layer):
+    """The gradient of a batch of tile images, nothing else: the network's own speed."""
 
     @tf.function
     def gradient(x, t):
@@ -110,18 +111,70 @@ def bare_tile_gradient(layer: Layer, batch_sizes: list[int], repeats: int = 3) -
             score = tf.reduce_sum(layer_objective(layer, layer.activations(x), t))
         return tape.gradient(score, x)
 
+    return gradient
+
+
+def best_seconds(fn, *args, repeats: int = 3) -> float:
+    """The fastest of ``repeats`` calls of ``fn(*args)`` after one untimed call; ``fn`` returns
+    a tensor, which is waited for."""
+    fn(*args).numpy()
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn(*args).numpy()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def bare_tile_gradient(gradient, batch_sizes: list[int]) -> dict[int, float]:
+    """Seconds per tile image of the bare gradient of 224x224 tiles, at each batch size."""
     result = {}
     for n in batch_sizes:
         x = tf.random.uniform([n, TILE, TILE, 3], 0, 255)
         t = tf.zeros([n], tf.int32)
-        gradient(x, t).numpy()
-        best = math.inf
-        for _ in range(repeats):
-            start = time.perf_counter()
-            gradient(x, t).numpy()
-            best = min(best, time.perf_counter() - start)
-        result[n] = best / n
+        result[n] = best_seconds(gradient, x, t) / n
     return result
+
+
+def chunk_sizes(layer: Layer, settings: RenderSettings, size: int) -> list[list[int]] | None:
+    """For each batch of the run, the tile images of each chunk the step sends through the network
+    at an image size; None unless every chunk holds whole tiles (the bare gradient's shape)."""
+    plan = plan_tiles(size, size, TILE, layer.runs_on, settings.step.tile_grid)
+    out = []
+    for batch in batches(CLASSES, settings.batch_size):
+        chunks = plan_tensors(plan, len(batch), settings.step.tile_batch)[1].numpy()
+        if not (chunks[:, :2] == TILE).all():
+            return None
+        out.append((chunks[:, 4] - chunks[:, 3]).tolist())
+    return out
+
+
+def step_shares(ascent: TiledAscent, settings: RenderSettings, size: int, gradient) -> dict | None:
+    """Where an iteration at ``size`` goes, all parts timed here one after the other: the whole
+    step (the library's compiled octave, one step per batch); the network (its chunks of tiles
+    through the bare gradient); the per-step filters (Laplacian normalisation, clipping,
+    bilateral); and the rest (cutting tiles out, putting their gradients together, rolls)."""
+    sizes = chunk_sizes(ascent.layer, settings, size)
+    if sizes is None:
+        return None
+
+    @tf.function
+    def filters(images, sigma):
+        images = tf.clip_by_value(images + laplacian_normalize(images), 0.0, 255.0)
+        return bilateral_filter(images, sigma)
+
+    bare = bare_tile_gradient(gradient, sorted(set().union(*sizes)))
+    rng = np.random.default_rng(0)
+    shares = {"size": size, "step_s": 0.0, "network_s": 0.0, "filters_s": 0.0}
+    for batch, chunks in zip(batches(CLASSES, settings.batch_size), sizes, strict=True):
+        images = rng.uniform(0, 255, (len(batch), size, size, 3)).astype(np.float32)
+        shares["step_s"] += best_seconds(
+            lambda x, t: ascent.octave(x, t, [(0, 0)], [0.4])[0], images, batch
+        )
+        shares["network_s"] += sum(bare[n] * n for n in chunks)
+        shares["filters_s"] += best_seconds(filters, tf.constant(images), 0.4)
+    shares["rest_s"] = shares["step_s"] - shares["network_s"] - shares["filters_s"]
+    return shares
 
 
 class ReferencePath:
@@ -261,7 +314,7 @@ def run_library(layer: Layer, params: Params, settings: RenderSettings, seed: in
     start = time.perf_counter()
     for batch in batches(params.classes, settings.batch_size):
         images.append(render_batch(ascent, batch, params, settings, rng, lambda _: None, timings))
-    return np.concatenate(images), timings, time.perf_counter() - start, warmup
+    return ascent, np.concatenate(images), timings, time.perf_counter() - start, warmup
 
 
 def run_reference(layer: Layer, params: Params, batch_size: int, seed: int):
@@ -371,9 +424,10 @@ def main() -> int:
         # The run first, so that its peak memory is not that of the bare-gradient batches; later
         # phases' peaks include what TensorFlow's allocator kept from earlier ones.
         reset_peak_memory()
-        images, timings, total, warmup = run_library(layer, params, settings, args.seed)
+        ascent, images, timings, total, warmup = run_library(layer, params, settings, args.seed)
         lib_peak = peak_memory_mb()
-        bare = bare_tile_gradient(layer, [1, 4, 8, 16, 32])
+        gradient = bare_gradient(layer)
+        bare = bare_tile_gradient(gradient, [1, 4, 8, 16, 32])
         best_n = min(bare, key=bare.get)
         table = per_octave_table(timings, "ascent_s")
         fixed = [
@@ -391,10 +445,12 @@ def main() -> int:
             "limit_s": runnable * bare[best_n],
             "achieved_gflops_run": runnable * flops / total / 1e9,
             "tv_bregman_s": sum(t["tv_bregman_s"] for t in timings),
+            "largest_octave_step": step_shares(ascent, settings, _sizes(octaves)[-1], gradient),
             "peak_rss_mb": lib_peak,
             "target_logits": target_logits(layer, images, CLASSES).tolist(),
             "images": images,
         }
+        del ascent, gradient  # their traces would count in the next phase's memory
     set_bfloat16(False)
 
     if not args.skip_reference:
@@ -540,6 +596,16 @@ def print_table(report: dict, results: dict) -> None:
                 + ", ".join(f"{b}: {ms:.1f}" for b, ms in r["bare_tile_gradient_ms"].items())
                 + f"; TV-Bregman {r['tv_bregman_s']:.1f} s of {r['total_s']:.1f} s"
             )
+            shares = r["largest_octave_step"]
+            if shares:
+                step = shares["step_s"]
+                print(
+                    f"{n}: an iteration at {shares['size']} px takes {step:.2f} s: network "
+                    f"{shares['network_s']:.2f} s ({shares['network_s'] / step:.0%}), filters "
+                    f"{shares['filters_s']:.2f} s ({shares['filters_s'] / step:.0%}), cutting "
+                    f"tiles, assembly and the rest {shares['rest_s']:.2f} s "
+                    f"({shares['rest_s'] / step:.0%})"
+                )
 
 
 if __name__ == "__main__":
