@@ -38,10 +38,11 @@ from skimage.restoration._denoise_cy import _denoise_bilateral  # noqa: E402
 
 from tf_cnnvis.config import Octave, Params, load_params  # noqa: E402
 from tf_cnnvis.cpu import cpu_has_bfloat16  # noqa: E402
-from tf_cnnvis.filters import bilateral_filter, laplacian_normalize, tv_bregman  # noqa: E402
+from tf_cnnvis.filters import laplacian_normalize, tv_bregman  # noqa: E402
 from tf_cnnvis.model import FrozenGraphModel, Layer  # noqa: E402
 from tf_cnnvis.optimize import (  # noqa: E402
     TiledAscent,
+    ascend,
     layer_objective,
     plan_tensors,
     set_bfloat16,
@@ -101,10 +102,10 @@ def forward_flops(graph_def, layer: str, size: int = TILE) -> float:
     return total
 
 
-def bare_gradient(layer: Layer):
+def bare_gradient(layer: Layer, jit_compile: bool = False):
     """The gradient of a batch of tile images, nothing else: the network's own speed."""
 
-    @tf.function
+    @tf.function(jit_compile=jit_compile)
     def gradient(x, t):
         with tf.GradientTape() as tape:
             tape.watch(x)
@@ -158,10 +159,8 @@ def step_shares(ascent: TiledAscent, settings: RenderSettings, size: int, gradie
     if sizes is None:
         return None
 
-    @tf.function
-    def filters(images, sigma):
-        images = tf.clip_by_value(images + laplacian_normalize(images), 0.0, 255.0)
-        return bilateral_filter(images, sigma)
+    # The step's own filters, with the images standing in for their gradient.
+    filters = tf.function(lambda images, sigma: ascend(images, images, sigma, settings.step))
 
     bare = bare_tile_gradient(gradient, sorted(set().union(*sizes)))
     rng = np.random.default_rng(0)

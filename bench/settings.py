@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import subprocess
 import sys
@@ -35,25 +34,17 @@ SETTINGS = (
 TILE = 224
 
 
-def best_of(fn, repeats: int = 3) -> float:
-    fn()
-    best = math.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def measure(intra: int, inter: int, xla: bool, precision: str) -> dict:
     """One setting, in this process (which must not have run TensorFlow yet)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "bench"))
     import numpy as np
     import tensorflow as tf
+    from benchmark import bare_gradient, best_seconds
 
     from tf_cnnvis.model import FrozenGraphModel
-    from tf_cnnvis.optimize import TiledAscent, layer_objective, set_bfloat16
+    from tf_cnnvis.optimize import TiledAscent, set_bfloat16
     from tf_cnnvis.synthetic import build_inception5h_like
 
     tf.config.threading.set_intra_op_parallelism_threads(intra)
@@ -63,31 +54,23 @@ def measure(intra: int, inter: int, xla: bool, precision: str) -> dict:
         "softmax2_pre_activation"
     )
 
-    @tf.function(jit_compile=xla)
-    def gradient(x, t):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            score = tf.reduce_sum(layer_objective(layer, layer.activations(x), t))
-        return tape.gradient(score, x)
-
+    gradient = bare_gradient(layer, jit_compile=xla)
     x = tf.random.uniform([8, TILE, TILE, 3], 0, 255)
     t = tf.zeros([8], tf.int32)
     start = time.perf_counter()
     gradient(x, t).numpy()
     result = {
         "first_call_s": time.perf_counter() - start,
-        "tile_gradient_ms": best_of(lambda: gradient(x, t).numpy()) / 8 * 1e3,
+        "tile_gradient_ms": best_seconds(gradient, x, t) / 8 * 1e3,
     }
     if not xla:
         ascent = TiledAscent(layer, TILE)
         rng = np.random.default_rng(0)
         for size in (313, 613):
             images = rng.normal(100, 8, (4, size, size, 3)).astype(np.float32)
-
-            def step(images=images):
-                ascent.octave(images, [1, 2, 3, 4], [(3, 5)], [0.4])[0].numpy()
-
-            result[f"step_{size}_s"] = best_of(step)
+            result[f"step_{size}_s"] = best_seconds(
+                lambda x: ascent.octave(x, [1, 2, 3, 4], [(3, 5)], [0.4])[0], images
+            )
     return result
 
 

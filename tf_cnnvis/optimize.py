@@ -48,6 +48,20 @@ def layer_objective(layer: Layer, activations: tf.Tensor, targets: tf.Tensor) ->
     return tf.gather(activations, targets, axis=1, batch_dims=1)
 
 
+def ascend(
+    images: tf.Tensor, grad: tf.Tensor, sigma: float | tf.Tensor, settings: StepSettings
+) -> tf.Tensor:
+    """What a step does with its gradient: normalise it with the Laplacian pyramid, add it to the
+    images, clip them (if ``settings.clip_pixels``) and apply the bilateral filter with ``sigma``
+    (if ``settings.bilateral``)."""
+    images = images + laplacian_normalize(grad, settings.pyramid_levels)
+    if settings.clip_pixels:
+        images = tf.clip_by_value(images, 0.0, 255.0)
+    if settings.bilateral:
+        images = bilateral_filter(images, sigma)
+    return images
+
+
 class TiledAscent:
     """Compiled ascent steps for one layer: one ``tf.function`` for every batch and image size.
 
@@ -169,12 +183,7 @@ class TiledAscent:
         sigma: tf.Tensor,
     ) -> tuple[tf.Tensor, tf.Tensor]:
         grad, objective = self._gradient_fn(images, targets, plan, shift)
-        images = images + laplacian_normalize(grad, self.settings.pyramid_levels)
-        if self.settings.clip_pixels:
-            images = tf.clip_by_value(images, 0.0, 255.0)
-        if self.settings.bilateral:
-            images = bilateral_filter(images, sigma)
-        return images, objective
+        return ascend(images, grad, sigma, self.settings), objective
 
     def _octave_fn(
         self,
