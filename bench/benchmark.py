@@ -137,13 +137,14 @@ def bare_tile_gradient(gradient, batch_sizes: list[int]) -> dict[int, float]:
     return result
 
 
-def chunk_sizes(layer: Layer, settings: RenderSettings, size: int) -> list[list[int]] | None:
-    """For each batch of the run, the tile images of each chunk the step sends through the network
-    at an image size; None unless every chunk holds whole tiles (the bare gradient's shape)."""
-    plan = plan_tiles(size, size, TILE, layer.runs_on, settings.step.tile_grid)
+def chunk_sizes(ascent: TiledAscent, batch_size: int, size: int) -> list[list[int]] | None:
+    """For each batch of the run, the tile images of each chunk ``ascent``'s step sends through
+    the network at an image size; None unless every chunk holds whole tiles (the bare gradient's
+    shape)."""
+    plan = ascent.plan(size, size)
     out = []
-    for batch in batches(CLASSES, settings.batch_size):
-        chunks = plan_tensors(plan, len(batch), settings.step.tile_batch)[1].numpy()
+    for batch in batches(CLASSES, batch_size):
+        chunks = plan_tensors(plan, len(batch), ascent.settings.tile_batch)[1].numpy()
         if not (chunks[:, :2] == TILE).all():
             return None
         out.append((chunks[:, 4] - chunks[:, 3]).tolist())
@@ -155,12 +156,12 @@ def step_shares(ascent: TiledAscent, settings: RenderSettings, size: int, gradie
     step (the library's compiled octave, one step per batch); the network (its chunks of tiles
     through the bare gradient); the per-step filters (Laplacian normalisation, clipping,
     bilateral); and the rest (cutting tiles out, putting their gradients together, rolls)."""
-    sizes = chunk_sizes(ascent.layer, settings, size)
+    sizes = chunk_sizes(ascent, settings.batch_size, size)
     if sizes is None:
         return None
 
     # The step's own filters, with the images standing in for their gradient.
-    filters = tf.function(lambda images, sigma: ascend(images, images, sigma, settings.step))
+    filters = tf.function(lambda images, sigma: ascend(images, images, sigma, ascent.settings))
 
     bare = bare_tile_gradient(gradient, sorted(set().union(*sizes)))
     rng = np.random.default_rng(0)
