@@ -68,7 +68,11 @@ flags.DEFINE_boolean(
 flags.DEFINE_integer(
     "seed", None, "Seed of the start noise and random shifts (default: random, printed)."
 )
-flags.DEFINE_integer("batch_size", 4, "Classes optimised together.")
+flags.DEFINE_integer(
+    "batch_size",
+    4,
+    "Classes optimised together; a smaller last batch runs alongside the one before.",
+)
 flags.DEFINE_integer(
     "tile_batch",
     8,

@@ -47,7 +47,14 @@ from tf_cnnvis.optimize import (  # noqa: E402
     plan_tensors,
     set_bfloat16,
 )
-from tf_cnnvis.render import RenderSettings, batches, render_batch, start_images  # noqa: E402
+from tf_cnnvis.render import (  # noqa: E402
+    RenderSettings,
+    batch_rng,
+    batches,
+    passes,
+    render_together,
+    start_images,
+)
 from tf_cnnvis.synthetic import build_inception5h_like  # noqa: E402
 from tf_cnnvis.tiling import plan_tiles  # noqa: E402
 
@@ -137,14 +144,19 @@ def bare_tile_gradient(gradient, batch_sizes: list[int]) -> dict[int, float]:
     return result
 
 
+def pass_sizes(batch_size: int) -> list[int]:
+    """The images of each pass the library makes over the benchmark's classes."""
+    return [sum(map(len, group)) for group in passes(batches(CLASSES, batch_size))]
+
+
 def chunk_sizes(ascent: TiledAscent, batch_size: int, size: int) -> list[list[int]] | None:
-    """For each batch of the run, the tile images of each chunk ``ascent``'s step sends through
-    the network at an image size; None unless every chunk holds whole tiles (the bare gradient's
-    shape)."""
+    """For each pass of the run (batches rendered together), the tile images of each chunk
+    ``ascent``'s step sends through the network at an image size; None unless every chunk holds
+    whole tiles (the bare gradient's shape)."""
     plan = ascent.plan(size, size)
     out = []
-    for batch in batches(CLASSES, batch_size):
-        chunks = plan_tensors(plan, len(batch), ascent.settings.tile_batch)[1].numpy()
+    for images in pass_sizes(batch_size):
+        chunks = plan_tensors(plan, images, ascent.settings.tile_batch)[1].numpy()
         if not (chunks[:, :2] == TILE).all():
             return None
         out.append((chunks[:, 4] - chunks[:, 3]).tolist())
@@ -166,10 +178,10 @@ def step_shares(ascent: TiledAscent, settings: RenderSettings, size: int, gradie
     bare = bare_tile_gradient(gradient, sorted(set().union(*sizes)))
     rng = np.random.default_rng(0)
     shares = {"size": size, "step_s": 0.0, "network_s": 0.0, "filters_s": 0.0}
-    for batch, chunks in zip(batches(CLASSES, settings.batch_size), sizes, strict=True):
-        images = rng.uniform(0, 255, (len(batch), size, size, 3)).astype(np.float32)
+    for count, chunks in zip(pass_sizes(settings.batch_size), sizes, strict=True):
+        images = rng.uniform(0, 255, (count, size, size, 3)).astype(np.float32)
         shares["step_s"] += best_seconds(
-            lambda x, t: ascent.octave(x, t, [(0, 0)], [0.4])[0], images, batch
+            lambda x, t: ascent.octave(x, t, [(0, 0)], [0.4])[0], images, CLASSES[:count]
         )
         shares["network_s"] += sum(bare[n] * n for n in chunks)
         shares["filters_s"] += best_seconds(filters, tf.constant(images), 0.4)
@@ -297,41 +309,52 @@ def one_step_schedule(params: Params) -> Params:
 
 def run_library(layer: Layer, params: Params, settings: RenderSettings, seed: int):
     ascent = TiledAscent(layer, TILE, settings.step)
-    start = time.perf_counter()
-    for batch in batches(params.classes, settings.batch_size):
-        render_batch(
-            ascent,
-            batch,
-            one_step_schedule(params),
-            settings,
-            np.random.default_rng(0),
-            lambda _: None,
+    groups = passes(batches(params.classes, settings.batch_size))
+
+    def render(schedule: Params, timings: list[dict] | None = None) -> np.ndarray:
+        return np.concatenate(
+            [
+                render_together(
+                    ascent,
+                    group,
+                    schedule,
+                    settings,
+                    [batch_rng(seed, batch) for batch in group],
+                    lambda _: None,
+                    timings,
+                )
+                for group in groups
+            ]
         )
-    warmup = time.perf_counter() - start
-    rng = np.random.default_rng(seed)
-    timings: list[dict] = []
-    images = []
+
     start = time.perf_counter()
-    for batch in batches(params.classes, settings.batch_size):
-        images.append(render_batch(ascent, batch, params, settings, rng, lambda _: None, timings))
-    return ascent, np.concatenate(images), timings, time.perf_counter() - start, warmup
+    render(one_step_schedule(params))
+    warmup = time.perf_counter() - start
+    timings: list[dict] = []
+    start = time.perf_counter()
+    images = render(params, timings)
+    return ascent, images, timings, time.perf_counter() - start, warmup
 
 
 def run_reference(layer: Layer, params: Params, batch_size: int, seed: int):
     reference = ReferencePath(layer)
+
+    def render(schedule: Params, timings: list[dict]) -> np.ndarray:
+        return np.concatenate(
+            [
+                reference.render(batch, schedule, batch_rng(seed, batch), timings)
+                for batch in batches(params.classes, batch_size)
+            ]
+        )
+
     start = time.perf_counter()
-    for batch in batches(params.classes, batch_size):
-        reference.render(batch, one_step_schedule(params), np.random.default_rng(0), [])
+    render(one_step_schedule(params), [])
     warmup = time.perf_counter() - start
     reference.seconds = dict.fromkeys(reference.seconds, 0.0)
-    rng = np.random.default_rng(seed)
     timings: list[dict] = []
-    images = []
     start = time.perf_counter()
-    for batch in batches(params.classes, batch_size):
-        images.append(reference.render(batch, params, rng, timings))
-    total = time.perf_counter() - start
-    return np.concatenate(images), timings, total, reference.seconds, warmup
+    images = render(params, timings)
+    return images, timings, time.perf_counter() - start, reference.seconds, warmup
 
 
 def target_logits(layer: Layer, images: np.ndarray, classes) -> np.ndarray:

@@ -53,6 +53,18 @@ def test_batched_tiled_gradient_equals_per_tile_loop(slim_model, layer_name, siz
         assert (np.roll(got, shift, axis=(1, 2))[:, 224:] == 0).all()
 
 
+def test_each_image_may_have_its_own_roll(slim_model):
+    # Batches rendered together share network calls but keep their own random rolls.
+    layer = slim_model.layer("softmax2_pre_activation")
+    ascent = TiledAscent(layer, 224, StepSettings(tile_batch=2))
+    images = np.random.default_rng(6).uniform(0, 255, (3, 230, 300, 3)).astype(np.float32)
+    shifts = [(5, 9), (200, 13), (0, 299)]
+    got = ascent.gradient(images, [1, 2, 3], shifts).numpy()
+    for k, shift in enumerate(shifts):
+        want = reference_gradient(layer, images[k : k + 1], [k + 1], shift)
+        np.testing.assert_allclose(got[k : k + 1], want, atol=1e-4 * np.abs(want).max(), rtol=1e-3)
+
+
 def test_step_clips_and_moves_the_image(slim_model):
     layer = slim_model.layer("softmax2_pre_activation")
     images = np.full((1, 224, 224, 3), 250.0, np.float32)

@@ -7,7 +7,14 @@ import tensorflow as tf
 from tf_cnnvis.config import Octave, Params
 from tf_cnnvis.model import FrozenGraphModel
 from tf_cnnvis.optimize import StepSettings, TiledAscent
-from tf_cnnvis.render import RenderSettings, render_batch, start_images
+from tf_cnnvis.render import (
+    RenderSettings,
+    batches,
+    passes,
+    render_batch,
+    render_together,
+    start_images,
+)
 
 TILE = 32
 
@@ -65,3 +72,36 @@ def test_pixels_stay_in_range_with_clipping_and_drift_without(stripes_layer):
         ranges[clip] = (images.min(), images.max())
     assert 0 <= ranges[True][0] and ranges[True][1] <= 255
     assert ranges[False][0] < 0 or ranges[False][1] > 255
+
+
+def test_a_small_last_batch_is_rendered_with_the_one_before():
+    assert passes(batches((1, 2, 3, 4, 5), 4)) == [[(1, 2, 3, 4), (5,)]]
+    assert passes(batches((1, 2, 3, 4, 5), 2)) == [[(1, 2)], [(3, 4), (5,)]]
+    assert passes(batches((1, 2, 3, 4), 2)) == [[(1, 2)], [(3, 4)]]
+    assert passes(batches((7,), 4)) == [[(7,)]]
+
+
+def test_batches_rendered_together_get_the_pictures_they_get_alone(stripes_layer):
+    params = Params(
+        octaves=(Octave(1.4, 6, 0.44, 0.304), Octave(1.3, 6, 0.44, 0.304)),
+        background_color=(10.0, 90.0, 140.0),
+        classes=(0, 1, 2, 3),
+    )
+    settings = RenderSettings()
+    ascent = TiledAscent(stripes_layer, TILE, settings.step)
+    group = [(0, 1, 2), (3,)]
+
+    def rngs():
+        return [np.random.default_rng([7, *batch]) for batch in group]
+
+    together = render_together(ascent, group, params, settings, rngs(), log=lambda _: None)
+    alone = [
+        render_batch(ascent, batch, params, settings, rng, log=lambda _: None)
+        for batch, rng in zip(group, rngs(), strict=True)
+    ]
+    np.testing.assert_allclose(together, np.concatenate(alone), atol=0.05)
+    # The last batch kept its own random source: with another its picture differs.
+    borrowed = render_batch(
+        ascent, (3,), params, settings, np.random.default_rng([7, 0, 1, 2]), log=lambda _: None
+    )
+    assert np.abs(borrowed - alone[1]).mean() > 1.0

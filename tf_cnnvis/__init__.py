@@ -26,6 +26,7 @@ _EXPORTS = {
     "RenderSettings": "render",
     "render_batch": "render",
     "render_classes": "render",
+    "render_together": "render",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -107,14 +107,20 @@ class TiledAscent:
         return tape.gradient(total, tiles), tf.cast(score, tf.float32)
 
     def _tiled_gradient(
-        self, images: tf.Tensor, targets: tf.Tensor, plan: tuple[tf.Tensor, ...]
+        self,
+        images: tf.Tensor,
+        targets: tf.Tensor,
+        plan: tuple[tf.Tensor, ...],
+        shifts: tf.Tensor,
     ) -> tuple[tf.Tensor, tf.Tensor]:
-        """The images' gradient put together from their tiles', and each image's objective
-        averaged over its runnable tiles (``plan`` from :func:`plan_tensors`).
+        """The gradient of the images rolled by ``shifts`` [batch, 2] (each image its own roll),
+        put together from their tiles' and rolled back, and each image's objective averaged over
+        its runnable tiles (``plan`` from :func:`plan_tensors`).
 
-        One loop runs the chunks of tile images: each is cut out of the images and sent through
-        the network, and of its gradient only the pixels its tiles own are kept (a quarter of
-        them on the original grid); one gather puts them in place at the end.
+        One loop runs the chunks of tile images: each is cut out of the rolled images and sent
+        through the network, and of its gradient only the pixels its tiles own are kept (a
+        quarter of them on the original grid); one gather puts them in place at the end. The
+        rolls are folded into those gathers, so no rolled copy of the images is made.
         """
         corners, chunks, owned, placement, runnable = plan
         batch, height, width = tf.unstack(tf.shape(images)[:3])
@@ -128,9 +134,10 @@ class TiledAscent:
             th, tw, first_tile, first, last, owned_from, owned_to = tf.unstack(chunks[i])
             rows = tf.range(first, last)
             image = rows % batch
-            corner = tf.gather(corners, first_tile + rows // batch)
-            ys = corner[:, :1] + tf.range(th)[None, :]
-            xs = corner[:, 1:] + tf.range(tw)[None, :]
+            # Pixel (y, x) of an image rolled by (sy, sx) is pixel (y - sy, x - sx) of the image.
+            corner = tf.gather(corners, first_tile + rows // batch) - tf.gather(shifts, image)
+            ys = (corner[:, :1] + tf.range(th)[None, :]) % height
+            xs = (corner[:, 1:] + tf.range(tw)[None, :]) % width
             index = (image * height)[:, None, None] + ys[:, :, None]
             index = index * width + xs[:, None, :]
             grad, score = self._tile_gradient(tf.gather(pixels, index), tf.gather(targets, image))
@@ -143,7 +150,11 @@ class TiledAscent:
             lambda i, *_: i < count, body, (0, grads, scores), parallel_iterations=1
         )
         grads = grads.write(count, tf.zeros([1, channels]))
-        grad = tf.reshape(tf.gather(grads.concat(), placement), tf.shape(images))
+        ys = (tf.range(height)[None, :] + shifts[:, :1]) % height
+        xs = (tf.range(width)[None, :] + shifts[:, 1:]) % width
+        rolled = (tf.range(batch)[:, None, None] * height + ys[:, :, None]) * width
+        rolled = rolled + xs[:, None, :]
+        grad = tf.reshape(tf.gather(grads.concat(), tf.gather(placement, rolled)), tf.shape(images))
         objective = tf.reduce_sum(tf.reshape(scores.concat(), [-1, batch]), 0)
         return grad, objective / tf.cast(tf.maximum(runnable, 1), tf.float32)
 
@@ -168,21 +179,15 @@ class TiledAscent:
             self._plan_tensors[key] = plan_tensors(plan, batch, self.settings.tile_batch)
         return images, tf.constant(targets, tf.int32), self._plan_tensors[key]
 
-    def _gradient_fn(
-        self, images: tf.Tensor, targets: tf.Tensor, plan: tuple[tf.Tensor, ...], shift: tf.Tensor
-    ) -> tuple[tf.Tensor, tf.Tensor]:
-        grad, objective = self._tiled_gradient(tf.roll(images, shift, axis=[1, 2]), targets, plan)
-        return tf.roll(grad, -shift, axis=[1, 2]), objective
-
     def _step_fn(
         self,
         images: tf.Tensor,
         targets: tf.Tensor,
         plan: tuple[tf.Tensor, ...],
-        shift: tf.Tensor,
+        shifts: tf.Tensor,
         sigma: tf.Tensor,
     ) -> tuple[tf.Tensor, tf.Tensor]:
-        grad, objective = self._gradient_fn(images, targets, plan, shift)
+        grad, objective = self._tiled_gradient(images, targets, plan, shifts)
         return ascend(images, grad, sigma, self.settings), objective
 
     def _octave_fn(
@@ -213,9 +218,11 @@ class TiledAscent:
         return images, objectives.stack()
 
     def gradient(self, images, targets, shift=(0, 0)) -> tf.Tensor:
-        """The raw tiled gradient of a batch rolled by ``shift``, rolled back (no normalisation)."""
-        fn = self._compiled("gradient", self._gradient_fn, tf.TensorSpec([2], tf.int32))
-        return fn(*self._inputs(images, targets), tf.constant(shift, tf.int32))[0]
+        """The raw tiled gradient of a batch rolled by ``shift``, rolled back (no normalisation);
+        ``shift`` is one (dy, dx) for every image or one per image [batch, 2]."""
+        fn = self._compiled("gradient", self._tiled_gradient, tf.TensorSpec([None, 2], tf.int32))
+        images, targets, plan = self._inputs(images, targets)
+        return fn(images, targets, plan, _per_image(shift, images.shape[0]))[0]
 
     def step(self, images, targets, shift=(0, 0), sigma: float = 0.44) -> tf.Tensor:
         """One ascent step: tiled gradient, Laplacian normalisation, ``images += grad``, clipping,
@@ -227,32 +234,36 @@ class TiledAscent:
             Images on the 0-255 scale.
         targets : array of int [batch]
             Unit of the layer to maximise for each image.
-        shift : (int, int)
-            Random roll applied before tiling and undone after.
+        shift : (int, int) or array [batch, 2]
+            Random roll applied before tiling and undone after: one for all images or one each.
         sigma : float
             Sigma of the bilateral filter.
         """
-        specs = (tf.TensorSpec([2], tf.int32), tf.TensorSpec([], tf.float32))
+        specs = (tf.TensorSpec([None, 2], tf.int32), tf.TensorSpec([], tf.float32))
         fn = self._compiled("step", self._step_fn, *specs)
-        return fn(
-            *self._inputs(images, targets),
-            tf.constant(shift, tf.int32),
-            tf.constant(sigma, tf.float32),
-        )[0]
+        images, targets, plan = self._inputs(images, targets)
+        shift = _per_image(shift, images.shape[0])
+        return fn(images, targets, plan, shift, tf.constant(sigma, tf.float32))[0]
 
     def octave(self, images, targets, shifts, sigmas) -> tuple[tf.Tensor, tf.Tensor]:
-        """All steps of an octave in one compiled call: step ``i`` rolls by ``shifts[i]`` and
-        filters with ``sigmas[i]``; nothing returns to Python between steps.
+        """All steps of an octave in one compiled call: step ``i`` rolls by ``shifts[i]`` (one
+        (dy, dx) for all images, or one per image: [steps, 2] or [steps, batch, 2]) and filters
+        with ``sigmas[i]``; nothing returns to Python between steps.
 
         Returns the images and the objective of every step [steps, batch]: each image's target
         logit (or channel mean) averaged over its tiles, before that step's update."""
-        specs = (tf.TensorSpec([None, 2], tf.int32), tf.TensorSpec([None], tf.float32))
+        specs = (tf.TensorSpec([None, None, 2], tf.int32), tf.TensorSpec([None], tf.float32))
         fn = self._compiled("octave", self._octave_fn, *specs)
-        return fn(
-            *self._inputs(images, targets),
-            tf.constant(np.reshape(shifts, (-1, 2)), tf.int32),
-            tf.constant(sigmas, tf.float32),
-        )
+        images, targets, plan = self._inputs(images, targets)
+        shifts = np.asarray(shifts, np.int32).reshape(len(sigmas), -1, 2)
+        shifts = np.broadcast_to(shifts, (len(sigmas), images.shape[0], 2))
+        return fn(images, targets, plan, tf.constant(shifts), tf.constant(sigmas, tf.float32))
+
+
+def _per_image(shift, batch: int) -> tf.Tensor:
+    """A roll (dy, dx), or one per image, as one per image [batch, 2]."""
+    shift = np.asarray(shift, np.int32).reshape(-1, 2)
+    return tf.constant(np.broadcast_to(shift, (batch, 2)))
 
 
 PLAN_SPECS = (
