@@ -1,0 +1,116 @@
+"""Rewrites of a frozen graph into ops that compute the same function faster on a CPU."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+
+def lrn_as_convolution(
+    graph_def: tf.compat.v1.GraphDef, input_name: str = "input"
+) -> tuple[tf.compat.v1.GraphDef, frozenset[str]]:
+    """Replace every float32 ``LRN`` node by the same normalisation built from faster ops.
+
+    Local response normalisation divides each activation by
+    ``(bias + alpha * sum of the squares of its 2 r + 1 neighbouring channels) ** beta``. Here the
+    windowed sum is a 1x1 convolution of the squares with a banded 0/1 matrix, which oneDNN runs
+    (forward and gradient) in about half the time of TensorFlow's own LRN and LRNGrad kernels:
+    GoogLeNet's two LRNs took 12 % of a float32 tile gradient and 19 % of a bfloat16 one (TF 2.21,
+    2-core AVX512 CPU). The result matches ``LRN`` to about 3e-7 relative in float32. Under the
+    bfloat16 rewrite the band convolution runs in bfloat16 like the network's own convolutions.
+
+    Parameters
+    ----------
+    graph_def : GraphDef
+        A frozen graph.
+    input_name : str
+        Its image placeholder, fed [n, h, w, 3] to learn the channel counts of the LRN inputs.
+
+    Returns
+    -------
+    graph_def : GraphDef
+        The rewritten graph (``graph_def`` itself where it has no LRN whose channels are known).
+        The last op of each replacement keeps the LRN's name, so the layer is addressed as before.
+    added : frozenset of str
+        The names of the other nodes the replacements added (not layers a user would name).
+    """
+    names = [n.name for n in graph_def.node if n.op == "LRN" and n.attr["T"].type == tf.float32]
+    channels = _input_channels(graph_def, input_name, names) if names else {}
+    if not channels:
+        return graph_def, frozenset()
+    out = tf.compat.v1.GraphDef()
+    out.versions.CopyFrom(graph_def.versions)
+    out.library.CopyFrom(graph_def.library)
+    added: set[str] = set()
+    for node in graph_def.node:
+        if node.name not in channels:
+            out.node.append(node)
+            continue
+        replacement = _lrn_nodes(node, channels[node.name])
+        out.node.extend(replacement)
+        added.update(n.name for n in replacement if n.name != node.name)
+    return out, frozenset(added)
+
+
+def _input_channels(
+    graph_def: tf.compat.v1.GraphDef, input_name: str, names: list[str]
+) -> dict[str, int]:
+    """The channel count of each named node's input, where shape inference knows it."""
+    graph = tf.Graph()
+    with graph.as_default():
+        images = tf.compat.v1.placeholder(tf.float32, [None, None, None, 3])
+        tf.graph_util.import_graph_def(graph_def, {f"{input_name}:0": images}, name="")
+    channels = {}
+    for name in names:
+        shape = graph.get_operation_by_name(name).inputs[0].shape
+        if shape.rank == 4 and shape[-1] is not None:
+            channels[name] = int(shape[-1])
+    return channels
+
+
+def _lrn_nodes(node: tf.compat.v1.NodeDef, channels: int) -> list[tf.compat.v1.NodeDef]:
+    """The nodes computing ``node`` (an LRN) as a band convolution, named under its name."""
+    radius = node.attr["depth_radius"].i
+    bias, alpha, beta = (node.attr[key].f for key in ("bias", "alpha", "beta"))
+    index = np.arange(channels)
+    band = (np.abs(index[:, None] - index[None, :]) <= radius).astype(np.float32)
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [None, None, None, channels], name="x")
+        window = tf.nn.conv2d(
+            tf.square(x, name="square"), tf.constant(band[None, None], name="band"), 1, "VALID",
+            name="window",
+        )  # fmt: skip
+        base = tf.add(bias, alpha * window, name="base")
+        # beta 0.75 (GoogLeNet's) as rsqrt times its square root: exact, and cheaper than pow.
+        if beta == 0.75:
+            root = tf.math.rsqrt(base)
+            scale = root * tf.sqrt(root)
+        elif beta == 0.5:
+            scale = tf.math.rsqrt(base)
+        else:
+            scale = tf.pow(base, -beta)
+        tf.multiply(x, scale, name="out")
+    nodes = []
+    for new in graph.as_graph_def().node:
+        if new.name == "x":
+            continue
+        new.name = node.name if new.name == "out" else f"{node.name}/{new.name}"
+        inputs = [_rename(ref, node) for ref in new.input]
+        del new.input[:]
+        new.input.extend(inputs)
+        new.device = node.device
+        nodes.append(new)
+    # The LRN's control inputs hold back its output.
+    last = next(new for new in nodes if new.name == node.name)
+    last.input.extend(ref for ref in node.input if ref.startswith("^"))
+    return nodes
+
+
+def _rename(ref: str, node: tf.compat.v1.NodeDef) -> str:
+    """An input reference of a replacement op: the placeholder is the LRN's own input."""
+    control = ref.startswith("^")
+    name = ref.lstrip("^")
+    if name.split(":")[0] == "x":
+        return node.input[0]
+    return f"^{node.name}/{name}" if control else f"{node.name}/{name}"
