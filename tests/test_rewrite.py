@@ -1,10 +1,12 @@
-"""LRN as a band convolution: the same function and gradient as TensorFlow's LRN kernels."""
+"""LRN as a band convolution: the same function and gradient as TensorFlow's LRN kernels; and
+the caller's graph is never changed by loading, rewriting or planning tiles."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from tf_cnnvis.model import FrozenGraphModel
+from tf_cnnvis.optimize import TiledAscent
 from tf_cnnvis.rewrite import lrn_as_convolution
 
 
@@ -31,9 +33,14 @@ def value_and_gradient(layer, images):
     return out.numpy(), tape.gradient(total, x).numpy()
 
 
-@pytest.mark.parametrize("beta", [0.75, 0.5, 0.6])
+@pytest.mark.parametrize("beta", [0.75, 0.5, 0.6, None])
 def test_band_convolution_computes_the_lrn_and_its_gradient(beta):
-    graph_def = lrn_graph(beta)
+    graph_def = lrn_graph(beta or 0.6)
+    if beta is None:  # a graph may leave out attributes at their defaults (depth_radius 5)
+        for node in graph_def.node:
+            if node.op == "LRN":
+                del node.attr["depth_radius"]
+                del node.attr["beta"]
     rewritten, added = lrn_as_convolution(graph_def)
     assert not [n for n in rewritten.node if n.op == "LRN"]
     assert "norm/window" in added and "norm" not in added
@@ -62,3 +69,16 @@ def test_a_graph_without_lrn_is_left_alone(stripes_graph_path):
     graph_def = tf.compat.v1.GraphDef.FromString(stripes_graph_path.read_bytes())
     rewritten, added = lrn_as_convolution(graph_def)
     assert rewritten is graph_def and not added
+
+
+def test_the_callers_graph_is_left_as_it_was(slim_graph_path):
+    # Reading a missing attribute of a protobuf node adds it empty; the tile planner once did so
+    # to every pooling node, and any model loaded later from the same graph failed to run.
+    graph_def = tf.compat.v1.GraphDef.FromString(slim_graph_path.read_bytes())
+    before = graph_def.SerializeToString()
+    layer = FrozenGraphModel(graph_def).layer("softmax2_pre_activation")
+    images = np.random.default_rng(3).uniform(0, 255, (1, 313, 313, 3)).astype(np.float32)
+    TiledAscent(layer, 224).gradient(images, [1])
+    assert graph_def.SerializeToString() == before
+    again = FrozenGraphModel(graph_def, fast_lrn=False).layer("softmax2_pre_activation")
+    assert again.activations(tf.constant(images[:, :224, :224])).shape == (1, 1008)

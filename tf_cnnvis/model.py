@@ -15,9 +15,17 @@ from .errors import UserError
 from .rewrite import lrn_as_convolution
 
 IMPORT_PREFIX = "import/"
+IMAGES_SPEC = tf.TensorSpec([None, None, None, 3], tf.float32)
 SOURCES = ("Const", "Placeholder")  # nodes that hold data rather than compute a layer
 # Ops whose output height and width depend on a window, a stride and a padding.
 _WINDOW_OPS = {"Conv2D", "DepthwiseConv2dNative", "MaxPool", "AvgPool"}
+
+
+def _attr(node: tf.compat.v1.NodeDef, key: str) -> tf.compat.v1.AttrValue:
+    """``node.attr[key]``, or an empty value, without adding ``key`` to the node: reading a
+    missing key of a protobuf map inserts it, and an empty attribute breaks every later import
+    of the graph ("Failed to bind all placeholders")."""
+    return node.attr[key] if key in node.attr else tf.compat.v1.AttrValue()
 
 
 def canonical_layer_name(name: str) -> str:
@@ -158,15 +166,13 @@ class FrozenGraphModel:
                 f"the model has no placeholder named '{input_name}'; "
                 "give a graph whose image input is a float32 placeholder called 'input'"
             )
-        dims = [d.size for d in placeholder.attr["shape"].shape.dim]
+        dims = [d.size for d in _attr(placeholder, "shape").shape.dim]
         self.input_size = (dims[1], dims[2]) if len(dims) == 4 and min(dims[1:3]) > 0 else None
         self.tile_size = int(tile_size or (self.input_size or (224,))[0])
         self._run_def, self._added = (
             lrn_as_convolution(graph_def, input_name) if fast_lrn else (graph_def, frozenset())
         )
-        self._wrapped = tf.compat.v1.wrap_function(
-            self._import, [tf.TensorSpec([None, None, None, 3], tf.float32)]
-        )
+        self._wrapped = tf.compat.v1.wrap_function(self._import, [IMAGES_SPEC])
 
     @classmethod
     def from_file(cls, path: Path, **kwargs: float | int | str) -> FrozenGraphModel:
@@ -297,22 +303,22 @@ class _SpatialSizes:
 
     def _kernel(self, node) -> tuple[int, int] | None:
         if node.op in ("MaxPool", "AvgPool"):
-            ksize = list(node.attr["ksize"].list.i)
-            axes = (2, 3) if node.attr["data_format"].s == b"NCHW" else (1, 2)
+            ksize = list(_attr(node, "ksize").list.i)
+            axes = (2, 3) if _attr(node, "data_format").s == b"NCHW" else (1, 2)
             return ksize[axes[0]], ksize[axes[1]]
         source = self._nodes.get(self._source(node.input[1]))
         while source is not None and source.op == "Identity":
             source = self._nodes.get(self._source(source.input[0]))
         if source is None or source.op != "Const":
             return None
-        dims = source.attr["value"].tensor.tensor_shape.dim
+        dims = _attr(source, "value").tensor.tensor_shape.dim
         return dims[0].size, dims[1].size
 
     def _window_output(self, node, size: tuple[int, int]) -> tuple[int, int] | None:
-        axes = (2, 3) if node.attr["data_format"].s == b"NCHW" else (1, 2)
-        strides = list(node.attr["strides"].list.i) or [1, 1, 1, 1]
-        dilations = list(node.attr["dilations"].list.i) or [1, 1, 1, 1]
-        padding = node.attr["padding"].s.decode()
+        axes = (2, 3) if _attr(node, "data_format").s == b"NCHW" else (1, 2)
+        strides = list(_attr(node, "strides").list.i) or [1, 1, 1, 1]
+        dilations = list(_attr(node, "dilations").list.i) or [1, 1, 1, 1]
+        padding = _attr(node, "padding").s.decode()
         kernel = self._kernel(node)
         out = []
         for i, n in enumerate(size):
@@ -322,7 +328,7 @@ class _SpatialSizes:
                 continue
             pad = 0
             if padding == "EXPLICIT":
-                explicit = list(node.attr["explicit_paddings"].list.i)
+                explicit = list(_attr(node, "explicit_paddings").list.i)
                 pad = explicit[2 * axes[i]] + explicit[2 * axes[i] + 1]
             span = (kernel[i] - 1) * dilations[axes[i]] + 1
             if n + pad < span:

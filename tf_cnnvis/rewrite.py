@@ -34,46 +34,58 @@ def lrn_as_convolution(
     added : frozenset of str
         The names of the other nodes the replacements added (not layers a user would name).
     """
-    names = [n.name for n in graph_def.node if n.op == "LRN" and n.attr["T"].type == tf.float32]
-    channels = _input_channels(graph_def, input_name, names) if names else {}
-    if not channels:
+    names = [n.name for n in graph_def.node if n.op == "LRN"]
+    settings = _lrn_settings(graph_def, input_name, names) if names else {}
+    if not settings:
         return graph_def, frozenset()
     out = tf.compat.v1.GraphDef()
     out.versions.CopyFrom(graph_def.versions)
     out.library.CopyFrom(graph_def.library)
     added: set[str] = set()
     for node in graph_def.node:
-        if node.name not in channels:
+        if node.name not in settings:
             out.node.append(node)
             continue
-        replacement = _lrn_nodes(node, channels[node.name])
+        replacement = _lrn_nodes(node, **settings[node.name])
         out.node.extend(replacement)
         added.update(n.name for n in replacement if n.name != node.name)
     return out, frozenset(added)
 
 
-def _input_channels(
+def _lrn_settings(
     graph_def: tf.compat.v1.GraphDef, input_name: str, names: list[str]
-) -> dict[str, int]:
-    """The channel count of each named node's input, where shape inference knows it."""
+) -> dict[str, dict]:
+    """For each named float32 LRN whose input's channel count shape inference knows: that
+    count and the LRN's attributes (read from the imported op, so defaults a graph leaves out
+    count, and the graph itself is not touched)."""
     graph = tf.Graph()
     with graph.as_default():
         images = tf.compat.v1.placeholder(tf.float32, [None, None, None, 3])
         tf.graph_util.import_graph_def(graph_def, {f"{input_name}:0": images}, name="")
-    channels = {}
+    settings = {}
     for name in names:
-        shape = graph.get_operation_by_name(name).inputs[0].shape
-        if shape.rank == 4 and shape[-1] is not None:
-            channels[name] = int(shape[-1])
-    return channels
+        op = graph.get_operation_by_name(name)
+        shape = op.inputs[0].shape
+        if op.get_attr("T") != tf.float32 or shape.rank != 4 or shape[-1] is None:
+            continue
+        settings[name] = {
+            "channels": int(shape[-1]),
+            **{key: op.get_attr(key) for key in ("depth_radius", "bias", "alpha", "beta")},
+        }
+    return settings
 
 
-def _lrn_nodes(node: tf.compat.v1.NodeDef, channels: int) -> list[tf.compat.v1.NodeDef]:
+def _lrn_nodes(
+    node: tf.compat.v1.NodeDef,
+    channels: int,
+    depth_radius: int,
+    bias: float,
+    alpha: float,
+    beta: float,
+) -> list[tf.compat.v1.NodeDef]:
     """The nodes computing ``node`` (an LRN) as a band convolution, named under its name."""
-    radius = node.attr["depth_radius"].i
-    bias, alpha, beta = (node.attr[key].f for key in ("bias", "alpha", "beta"))
     index = np.arange(channels)
-    band = (np.abs(index[:, None] - index[None, :]) <= radius).astype(np.float32)
+    band = (np.abs(index[:, None] - index[None, :]) <= depth_radius).astype(np.float32)
     graph = tf.Graph()
     with graph.as_default():
         x = tf.compat.v1.placeholder(tf.float32, [None, None, None, channels], name="x")
