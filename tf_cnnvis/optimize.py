@@ -255,9 +255,8 @@ class TiledAscent:
         specs = (tf.TensorSpec([None, None, 2], tf.int32), tf.TensorSpec([None], tf.float32))
         fn = self._compiled("octave", self._octave_fn, *specs)
         images, targets, plan = self._inputs(images, targets)
-        shifts = np.asarray(shifts, np.int32).reshape(len(sigmas), -1, 2)
-        shifts = np.broadcast_to(shifts, (len(sigmas), images.shape[0], 2))
-        return fn(images, targets, plan, tf.constant(shifts), tf.constant(sigmas, tf.float32))
+        shifts = tf.stack([_per_image(shift, images.shape[0]) for shift in shifts])
+        return fn(images, targets, plan, shifts, tf.constant(sigmas, tf.float32))
 
 
 def _per_image(shift, batch: int) -> tf.Tensor:
