@@ -37,11 +37,11 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from skimage.restoration._denoise_cy import _denoise_bilateral  # noqa: E402
 
-from tf_cnnvis.config import Octave, Params, load_params  # noqa: E402
+from tf_cnnvis.schedule import Octave, Params, load_params  # noqa: E402
 from tf_cnnvis.cpu import cpu_has_bfloat16  # noqa: E402
 from tf_cnnvis.filters import laplacian_normalize, tv_bregman  # noqa: E402
 from tf_cnnvis.model import FrozenGraphModel, Layer  # noqa: E402
-from tf_cnnvis.optimize import (  # noqa: E402
+from tf_cnnvis.ascent import (  # noqa: E402
     TiledAscent,
     ascend,
     layer_objective,
@@ -56,7 +56,7 @@ from tf_cnnvis.render import (  # noqa: E402
     render_together,
     start_images,
 )
-from tf_cnnvis.synthetic import build_inception5h_like  # noqa: E402
+from tf_cnnvis.testing.synthetic import build_inception5h_like  # noqa: E402
 from tf_cnnvis.tiling import plan_tiles  # noqa: E402
 
 CLASSES = (1, 2, 3, 4, 5)

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def write_schedule(folder: Path, factor: int, classes: int) -> None:
-    from tf_cnnvis.config import load_params
+    from tf_cnnvis.schedule import load_params
 
     params = load_params(ROOT / "params.py")
     octaves = [
@@ -69,7 +69,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
 
-    from tf_cnnvis.synthetic import build_inception5h_like
+    from tf_cnnvis.testing.synthetic import build_inception5h_like
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

@@ -71,7 +71,7 @@ def run_in(folder: Path, model: Path, *args: str, **kwargs) -> subprocess.Comple
 @pytest.fixture(scope="session")
 def slim_graph_path(tmp_path_factory) -> Path:
     """A slim (1/8 width) GoogLeNet-shaped frozen graph with inception5h's names."""
-    from tf_cnnvis.synthetic import build_inception5h_like
+    from tf_cnnvis.testing.synthetic import build_inception5h_like
 
     path = tmp_path_factory.mktemp("graphs") / "slim_inception5h.pb"
     path.write_bytes(build_inception5h_like(width=0.125, seed=1).SerializeToString())

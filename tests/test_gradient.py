@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tf_cnnvis.optimize import StepSettings, TiledAscent, layer_objective
+from tf_cnnvis.ascent import StepSettings, TiledAscent, layer_objective
 from tf_cnnvis.tiling import tile_origins
 
 
@@ -100,7 +100,7 @@ def test_octave_runs_again_without_grappler_errors():
     # into temporary variables that clash on the second call ("AlreadyExistsError ...
     # AddOpsRewrite") unless the library turns that optimiser off.
     from tf_cnnvis.model import FrozenGraphModel
-    from tf_cnnvis.synthetic import build_inception5h_like
+    from tf_cnnvis.testing.synthetic import build_inception5h_like
 
     layer = FrozenGraphModel(build_inception5h_like(width=1.0)).layer("softmax2_pre_activation")
     ascent = TiledAscent(layer, 224, StepSettings(bilateral=False))

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tf_cnnvis.config import Octave, Params
+from tf_cnnvis.schedule import Octave, Params
 from tf_cnnvis.model import FrozenGraphModel
-from tf_cnnvis.optimize import StepSettings, TiledAscent
+from tf_cnnvis.ascent import StepSettings, TiledAscent
 from tf_cnnvis.render import (
     RenderSettings,
     batches,

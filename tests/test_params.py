@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from tests.conftest import ROOT, write_params
-from tf_cnnvis.config import Octave, load_params
+from tf_cnnvis.schedule import Octave, load_params
 from tf_cnnvis.errors import UserError
 
 

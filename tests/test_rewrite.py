@@ -6,8 +6,8 @@ import pytest
 import tensorflow as tf
 
 from tf_cnnvis.model import FrozenGraphModel
-from tf_cnnvis.optimize import TiledAscent
-from tf_cnnvis.rewrite import lrn_as_convolution
+from tf_cnnvis.ascent import TiledAscent
+from tf_cnnvis.lrn_rewrite import lrn_as_convolution
 
 
 def lrn_graph(beta: float, channels: int = 11) -> tf.compat.v1.GraphDef:

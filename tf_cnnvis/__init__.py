@@ -10,10 +10,10 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    "Octave": "config",
-    "Params": "config",
-    "load_params": "config",
-    "parse_params": "config",
+    "Octave": "schedule",
+    "Params": "schedule",
+    "load_params": "schedule",
+    "parse_params": "schedule",
     "FaultError": "errors",
     "UserError": "errors",
     "VisualizationError": "errors",
@@ -21,8 +21,8 @@ _EXPORTS = {
     "InputScaling": "model",
     "Layer": "model",
     "load_model": "model_files",
-    "StepSettings": "optimize",
-    "TiledAscent": "optimize",
+    "StepSettings": "ascent",
+    "TiledAscent": "ascent",
     "RenderSettings": "render",
     "render_batch": "render",
     "render_classes": "render",

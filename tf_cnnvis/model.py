@@ -12,7 +12,7 @@ import tensorflow as tf
 from google.protobuf.message import DecodeError
 
 from .errors import UserError
-from .rewrite import lrn_as_convolution
+from .lrn_rewrite import lrn_as_convolution
 
 IMPORT_PREFIX = "import/"
 IMAGES_SPEC = tf.TensorSpec([None, None, None, 3], tf.float32)
@@ -140,7 +140,7 @@ class FrozenGraphModel:
         Whether :meth:`layer_shapes` lists the graph's nodes too (any node can be named).
     fast_lrn : bool
         Run local response normalisations as band convolutions (the same function, about half
-        the time on a CPU; :func:`tf_cnnvis.rewrite.lrn_as_convolution`) instead of
+        the time on a CPU; :func:`tf_cnnvis.lrn_rewrite.lrn_as_convolution`) instead of
         TensorFlow's LRN kernels.
     """
 

@@ -7,7 +7,7 @@ from typing import IO
 import numpy as np
 from tqdm import tqdm
 
-from .config import Params
+from .schedule import Params
 from .render import Observer
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import Params
+from .schedule import Params
 from .errors import FaultError, UserError, VisualizationError
 from .model import InputScaling
 from .render import RenderSettings, batches

@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from .config import Params
+from .schedule import Params
 from .cpu import usable_cpus
 from .errors import FaultError, UserError
 from .files import prepare_folder
 from .filters import tv_bregman_batch
 from .model import Layer
-from .optimize import StepSettings, TiledAscent
+from .ascent import StepSettings, TiledAscent
 from .output import SummaryLog, image_path, to_uint8, write_png
 from .report import Score, score_image
 
