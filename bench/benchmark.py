@@ -37,10 +37,6 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from skimage.restoration._denoise_cy import _denoise_bilateral  # noqa: E402
 
-from tf_cnnvis.schedule import Octave, Params, load_params  # noqa: E402
-from tf_cnnvis.cpu import cpu_has_bfloat16  # noqa: E402
-from tf_cnnvis.filters import laplacian_normalize, tv_bregman  # noqa: E402
-from tf_cnnvis.model import FrozenGraphModel, Layer  # noqa: E402
 from tf_cnnvis.ascent import (  # noqa: E402
     TiledAscent,
     ascend,
@@ -48,14 +44,16 @@ from tf_cnnvis.ascent import (  # noqa: E402
     plan_tensors,
     set_bfloat16,
 )
+from tf_cnnvis.batching import batch_rng, batches, passes  # noqa: E402
+from tf_cnnvis.cpu import cpu_has_bfloat16  # noqa: E402
+from tf_cnnvis.filters import laplacian_normalize, tv_bregman  # noqa: E402
+from tf_cnnvis.model import FrozenGraphModel, Layer  # noqa: E402
 from tf_cnnvis.render import (  # noqa: E402
     RenderSettings,
-    batch_rng,
-    batches,
-    passes,
     render_together,
     start_images,
 )
+from tf_cnnvis.schedule import Octave, Params, load_params  # noqa: E402
 from tf_cnnvis.testing.synthetic import build_inception5h_like  # noqa: E402
 from tf_cnnvis.tiling import plan_tiles  # noqa: E402
 

@@ -43,8 +43,8 @@ def measure(intra: int, inter: int, xla: bool, precision: str) -> dict:
     import tensorflow as tf
     from benchmark import bare_gradient, best_seconds
 
-    from tf_cnnvis.model import FrozenGraphModel
     from tf_cnnvis.ascent import TiledAscent, set_bfloat16
+    from tf_cnnvis.model import FrozenGraphModel
     from tf_cnnvis.testing.synthetic import build_inception5h_like
 
     tf.config.threading.set_intra_op_parallelism_threads(intra)

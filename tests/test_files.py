@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from tf_cnnvis.files import atomic_write
-from tf_cnnvis.output import write_png
+from tf_cnnvis.pictures import write_png
 
 
 def test_atomic_write_gives_an_ordinary_readable_file(tmp_path):

@@ -4,17 +4,16 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tf_cnnvis.schedule import Octave, Params
-from tf_cnnvis.model import FrozenGraphModel
 from tf_cnnvis.ascent import StepSettings, TiledAscent
+from tf_cnnvis.batching import batches, passes
+from tf_cnnvis.model import FrozenGraphModel
 from tf_cnnvis.render import (
     RenderSettings,
-    batches,
-    passes,
     render_batch,
     render_together,
     start_images,
 )
+from tf_cnnvis.schedule import Octave, Params
 
 TILE = 32
 

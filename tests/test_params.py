@@ -5,8 +5,8 @@ import sys
 import pytest
 
 from tests.conftest import ROOT, write_params
-from tf_cnnvis.schedule import Octave, load_params
 from tf_cnnvis.errors import UserError
+from tf_cnnvis.schedule import Octave, load_params
 
 
 def test_the_shipped_params_are_the_seeds_defaults():

@@ -60,9 +60,7 @@ def render(case: str, model: Path, folder: Path) -> np.ndarray:
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_pictures_of_a_seed_stay_as_pinned(case, tmp_path, request, slim_graph_path):
     model = (
-        slim_graph_path
-        if CASES[case][0] == "slim"
-        else request.getfixturevalue("mobilenet_tflite")
+        slim_graph_path if CASES[case][0] == "slim" else request.getfixturevalue("mobilenet_tflite")
     )
     got = render(case, model, tmp_path).astype(np.float32)
     want = np.asarray(Image.open(DATA / f"pinned_{case}.png"), np.float32)

@@ -106,8 +106,7 @@ def test_any_params_run_or_fail_in_one_line(slim_graph_path, run):
     batch_size=st.integers(1, 6),
 )
 def test_shards_cover_every_class_exactly_once_and_balance(classes, count, batch_size):
-    from tf_cnnvis.render import batches
-    from tf_cnnvis.shards import shard
+    from tf_cnnvis.batching import batches, shard
 
     parts = [shard(classes, index, count, batch_size) for index in range(count)]
     assert sorted(u for part in parts for u in part) == sorted(classes)

@@ -144,8 +144,8 @@ def test_fast_preset_halves_the_iterations_and_covers_with_fewer_tiles(
 def test_progress_bar_counts_class_iterations():
     import io
 
-    from tf_cnnvis.schedule import Octave, Params
     from tf_cnnvis.progress import ProgressBar
+    from tf_cnnvis.schedule import Octave, Params
 
     params = Params((Octave(1.4, 3, 0.4, 0.3), Octave(1.4, 2, 0.4, 0.3)), (0, 0, 0), (1, 2, 3))
     stream = io.StringIO()

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tf_cnnvis.model import FrozenGraphModel
 from tf_cnnvis.ascent import TiledAscent
 from tf_cnnvis.lrn_rewrite import lrn_as_convolution
+from tf_cnnvis.model import FrozenGraphModel
 
 
 def lrn_graph(beta: float, channels: int = 11) -> tf.compat.v1.GraphDef:

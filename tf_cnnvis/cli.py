@@ -14,6 +14,7 @@ SIGTERM with 143; none leaves a partial file, and --skip_existing resumes.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 import time
@@ -180,6 +181,21 @@ HELP_FLAGS = {"-h", "--help", "-help", "--helpshort", "--helpfull"}
 _OWN_FLAGS = set(FLAGS) - _ABSL_FLAGS
 
 
+def parse_shard(spec: str) -> tuple[int, int]:
+    """``--shard i/n`` as ``(i, n)`` with ``0 <= i < n``, or a one-line error."""
+    from tf_cnnvis.errors import UserError
+
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", spec)
+    if not match:
+        raise UserError(f"--shard {spec!r} is not i/n; write e.g. --shard 0/4 (shards 0 to 3)")
+    index, count = int(match[1]), int(match[2])
+    if count < 1:
+        raise UserError(f"--shard {spec}: the number of shards n must be at least 1")
+    if index >= count:
+        raise UserError(f"--shard {spec}: the index must be 0 to {count - 1} of {count}")
+    return index, count
+
+
 def _import_tensorflow_quietly() -> None:
     """Import TensorFlow with its start-up chatter (CUDA probing, oneDNN) kept off stderr."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -199,11 +215,10 @@ def _import_tensorflow_quietly() -> None:
 def _check_input():
     """Check the flags, params.py and the start image before TensorFlow starts (a mistake is
     reported in a moment); return the params (None when only listing) and the start image."""
-    from tf_cnnvis.schedule import final_size, load_params, working_memory
     from tf_cnnvis.cpu import cpu_has_bfloat16
     from tf_cnnvis.errors import UserError
     from tf_cnnvis.files import check_folder
-    from tf_cnnvis.shards import parse_shard
+    from tf_cnnvis.schedule import final_size, load_params, working_memory
     from tf_cnnvis.start_image import read_start_image
 
     limits = (("batch_size", 1), ("tile_batch", 1), ("tile_size", 2), ("max_side", 1), ("seed", 0))
@@ -268,16 +283,16 @@ def _input_scaling(model_file):
 
 def run(params, start, models_dir: Path) -> int:
     """Load the model and render; ``params`` and ``start`` come checked from _check_input."""
+    from tf_cnnvis.ascent import StepSettings, set_bfloat16
+    from tf_cnnvis.batching import shard
     from tf_cnnvis.download import INCEPTION5H_URL, URL_ENV, print_progress, resolve_model
     from tf_cnnvis.errors import UserError
     from tf_cnnvis.labels import align_labels, matching_classes, parse_classes, read_labels
+    from tf_cnnvis.layout import CONTACT_SHEET, REPORT, image_name, missing_classes, output_folder
     from tf_cnnvis.model_files import describe_model, load_model
-    from tf_cnnvis.ascent import StepSettings, set_bfloat16
-    from tf_cnnvis.output import CONTACT_SHEET, image_path
     from tf_cnnvis.progress import ProgressBar
-    from tf_cnnvis.render import RenderSettings, missing_classes, render_classes
-    from tf_cnnvis.report import REPORT, finish_run, format_rows, score_image, score_row
-    from tf_cnnvis.shards import parse_shard, shard
+    from tf_cnnvis.render import RenderSettings, render_classes
+    from tf_cnnvis.report import finish_run, format_rows, score_image, score_row
 
     started = time.perf_counter()
     set_bfloat16(FLAGS.precision == "bfloat16")
@@ -334,7 +349,7 @@ def run(params, start, models_dir: Path) -> int:
         ),
     )
     outdir = Path(FLAGS.outdir_path)
-    folder = image_path(outdir, layer.name, 0).parent
+    folder = output_folder(outdir, layer.name)
     if FLAGS.skip_existing:
         todo = missing_classes(outdir, layer.name, params.classes)
         done = [unit for unit in params.classes if unit not in todo]
@@ -374,7 +389,7 @@ def run(params, start, models_dir: Path) -> int:
         run_info,
         layer.rank,
         rate=lambda unit, picture: score_row(
-            score_image(layer, picture, unit, model.tile_size, labels), f"image_{unit}.png", 0.0
+            score_image(layer, picture, unit, model.tile_size, labels), image_name(unit), 0.0
         ),
     )
     print(format_rows(rows, layer.rank))

@@ -12,9 +12,9 @@ import tensorflow as tf
 from google.protobuf.message import DecodeError
 
 from .errors import UserError
+from .layout import IMPORT_PREFIX, canonical_layer_name
 from .lrn_rewrite import lrn_as_convolution
 
-IMPORT_PREFIX = "import/"
 IMAGES_SPEC = tf.TensorSpec([None, None, None, 3], tf.float32)
 SOURCES = ("Const", "Placeholder")  # nodes that hold data rather than compute a layer
 # Ops whose output height and width depend on a window, a stride and a padding.
@@ -26,15 +26,6 @@ def _attr(node: tf.compat.v1.NodeDef, key: str) -> tf.compat.v1.AttrValue:
     missing key of a protobuf map inserts it, and an empty attribute breaks every later import
     of the graph ("Failed to bind all placeholders")."""
     return node.attr[key] if key in node.attr else tf.compat.v1.AttrValue()
-
-
-def canonical_layer_name(name: str) -> str:
-    """Return ``name`` without the ``import/`` prefix and ``:0`` suffix that users may type."""
-    if name.startswith(IMPORT_PREFIX):
-        name = name[len(IMPORT_PREFIX) :]
-    if name.endswith(":0"):
-        name = name[:-2]
-    return name
 
 
 def read_graph_def(path: Path) -> tf.compat.v1.GraphDef:

@@ -7,8 +7,8 @@ from typing import IO
 import numpy as np
 from tqdm import tqdm
 
-from .schedule import Params
 from .render import Observer
+from .schedule import Params
 
 
 class ProgressBar(Observer):

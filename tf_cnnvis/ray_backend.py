@@ -14,10 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .schedule import Params
+from .batching import batches
 from .errors import FaultError, UserError, VisualizationError
 from .model import InputScaling
-from .render import RenderSettings, batches
+from .render import RenderSettings
+from .schedule import Params
 
 # Retries of a task whose worker process died (killed, out of memory, node lost).
 TASK_RETRIES = 3
@@ -77,8 +78,8 @@ _MODELS: dict[tuple, object] = {}
 
 def render_job(job: Job) -> list[dict]:
     """Render one job in this process; return its report rows (see :func:`report.score_row`)."""
+    from .layout import missing_classes
     from .model_files import load_model
-    from .output import image_path
     from .render import render_classes
     from .report import score_row
 
@@ -88,11 +89,7 @@ def render_job(job: Job) -> list[dict]:
     model = _MODELS[key]
     layer = model.layer(job.layer)
 
-    def finished(unit: int) -> bool:
-        path = image_path(Path(job.outdir), layer.name, unit)
-        return path.is_file() and path.stat().st_mtime >= job.not_before
-
-    todo = tuple(unit for unit in job.params.classes if not finished(unit))
+    todo = missing_classes(Path(job.outdir), layer.name, job.params.classes, job.not_before)
     if not todo:
         return []
     results = render_classes(

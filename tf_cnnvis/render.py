@@ -10,15 +10,18 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from .schedule import Params
+from .ascent import StepSettings, TiledAscent
+from .batching import batch_rng, batches, passes
 from .cpu import usable_cpus
 from .errors import FaultError, UserError
 from .files import prepare_folder
 from .filters import tv_bregman_batch
+from .layout import image_path, output_folder
 from .model import Layer
-from .ascent import StepSettings, TiledAscent
-from .output import SummaryLog, image_path, to_uint8, write_png
+from .pictures import to_uint8, write_png
 from .report import Score, score_image
+from .schedule import Params, octave_size
+from .tensorboard import SummaryLog
 
 START_NOISE_STD = 8.0
 # Tile gradients per compiled call (about 6 s on a 2-core CPU): long enough that the return to
@@ -56,27 +59,6 @@ def start_images(
     """``count`` images of noise around ``background`` (std 8 on the 0-255 scale)."""
     noise = rng.normal(0.0, START_NOISE_STD, (count, size, size, 3))
     return (noise + np.asarray(background)).astype(np.float32)
-
-
-def batch_rng(seed: int, batch: tuple[int, ...]) -> np.random.Generator:
-    """The random source of one batch (start noise, shifts), from the run's seed and the batch's
-    classes only: a batch gets the same pictures whichever process renders it (a shard, a Ray
-    task, a retry)."""
-    return np.random.default_rng([seed, *batch])
-
-
-def batches(classes: tuple[int, ...], size: int) -> list[tuple[int, ...]]:
-    """Consecutive groups of ``size`` classes; the last may be smaller, none is empty."""
-    return [classes[i : i + size] for i in range(0, len(classes), size)]
-
-
-def passes(batches: Sequence[tuple[int, ...]]) -> list[list[tuple[int, ...]]]:
-    """The batches a process renders, grouped into what it renders at once: one at a time, but a
-    last batch smaller than the one before joins it (see :func:`render_together`)."""
-    groups = [[batch] for batch in batches]
-    if len(groups) > 1 and len(batches[-1]) < len(batches[-2]):
-        groups[-2:] = [[batches[-2], batches[-1]]]
-    return groups
 
 
 def check_units(layer: Layer, units: tuple[int, ...]) -> None:
@@ -179,8 +161,7 @@ def render_together(
             f"| iter_n {octave.iter_n}"
         )
         clock = [time.perf_counter()]
-        height, width = np.shape(images)[1:3]
-        size = (max(1, int(height * octave.scale)), max(1, int(width * octave.scale)))
+        size = octave_size(np.shape(images)[1:3], octave.scale)
         images = tf.image.resize(images, size, method="bilinear").numpy()
         clock.append(time.perf_counter())
         if settings.use_tv_bregman:
@@ -221,11 +202,6 @@ def render_together(
                 }
             )
     return np.asarray(images, dtype=np.float32)
-
-
-def missing_classes(outdir: Path, layer: str, classes: tuple[int, ...]) -> tuple[int, ...]:
-    """The classes whose PNG is not in the output folder yet (PNGs are only ever whole)."""
-    return tuple(unit for unit in classes if not image_path(outdir, layer, unit).is_file())
 
 
 @dataclass(frozen=True)
@@ -274,7 +250,7 @@ def render_classes(
         The images written, in the order of ``params.classes``.
     """
     check_units(layer, params.classes)
-    png_folder = image_path(outdir, layer.name, 0).parent
+    png_folder = output_folder(outdir, layer.name)
     summary = SummaryLog(logdir, layer.name)
     prepare_folder(png_folder, "--outdir_path")
     prepare_folder(summary.path, "--logdir_path")

@@ -12,12 +12,12 @@ import tensorflow as tf
 from PIL import Image
 
 from .files import atomic_write
+from .layout import CONTACT_SHEET, REPORT, image_name
 from .model import Layer
-from .output import CONTACT_SHEET, contact_sheet
+from .pictures import contact_sheet
 from .tiling import plan_tiles
 
 TOP_K = 5
-REPORT = "report.json"
 
 
 @dataclass(frozen=True)
@@ -161,7 +161,7 @@ def finish_run(
     }
     by_unit.update({row["unit"]: row for row in new_rows})
     for unit in classes:
-        png = Path(folder) / f"image_{unit}.png"
+        png = Path(folder) / image_name(unit)
         if unit not in by_unit and rate is not None and png.is_file():
             by_unit[unit] = rate(unit, np.asarray(Image.open(png).convert("RGB")))
     rows = [by_unit[unit] for unit in classes if unit in by_unit]

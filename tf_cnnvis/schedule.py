@@ -53,12 +53,23 @@ class Params:
 IMAGE_COPIES = 40
 
 
+def octave_size(size: tuple[int, int], scale: float) -> tuple[int, int]:
+    """Height and width of an image of ``size`` resized at an octave's start.
+
+    Examples
+    --------
+    >>> octave_size((224, 224), 1.4)
+    (313, 313)
+    """
+    return max(1, int(size[0] * scale)), max(1, int(size[1] * scale))
+
+
 def final_size(params: Params, start: tuple[int, int]) -> tuple[int, int]:
     """Height and width of the image after all octaves, from a ``start`` size."""
-    height, width = start
+    size = start
     for octave in params.octaves:
-        height, width = max(1, int(height * octave.scale)), max(1, int(width * octave.scale))
-    return height, width
+        size = octave_size(size, octave.scale)
+    return size
 
 
 def working_memory(height: int, width: int, batch: int) -> int:

@@ -1,0 +1,45 @@
+"""Pictures as files: 0-255 images from floats, PNGs written whole, a contact sheet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from .files import atomic_write
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """Min-max normalise an image over all its pixels and channels to 0-255 (uint8)."""
+    image = np.asarray(image, dtype=np.float64)
+    low, high = image.min(), image.max()
+    if not high > low:
+        return np.zeros(image.shape, dtype=np.uint8)
+    return ((image - low) / (high - low) * 255.0).astype(np.uint8)
+
+
+def write_png(path: Path, image: np.ndarray) -> None:
+    """Write a uint8 [h, w, 3] image so that ``path`` is either absent, the old file or complete."""
+    with atomic_write(path) as handle:
+        Image.fromarray(image, mode="RGB").save(handle, format="PNG")
+
+
+def contact_sheet(
+    path: Path, images: list[np.ndarray], captions: list[str], cell: int = 256
+) -> None:
+    """All images of a run in a grid of ``cell``-pixel squares, each captioned underneath."""
+    columns = max(1, min(len(images), round(np.sqrt(len(images) * 1.5))))
+    rows = -(-len(images) // columns)
+    font = ImageFont.load_default(size=14)
+    caption_height = 2 * 14 + 6
+    sheet = Image.new("RGB", (columns * cell, rows * (cell + caption_height)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for i, (image, caption) in enumerate(zip(images, captions, strict=True)):
+        x, y = (i % columns) * cell, (i // columns) * (cell + caption_height)
+        thumb = Image.fromarray(image, mode="RGB")
+        thumb.thumbnail((cell - 8, cell - 8))
+        sheet.paste(thumb, (x + (cell - thumb.width) // 2, y + 4 + (cell - 8 - thumb.height) // 2))
+        for line_no, line in enumerate(caption.splitlines()[:2]):
+            draw.text((x + 6, y + cell + 2 + 14 * line_no), line[:40], fill="black", font=font)
+    write_png(path, np.asarray(sheet))
