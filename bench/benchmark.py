@@ -37,23 +37,16 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from skimage.restoration._denoise_cy import _denoise_bilateral  # noqa: E402
 
-from tf_cnnvis.ascent import (  # noqa: E402
-    TiledAscent,
-    ascend,
-    layer_objective,
-    plan_tensors,
-    set_bfloat16,
-)
+from tf_cnnvis.ascent import TiledAscent, ascend, plan_tensors  # noqa: E402
 from tf_cnnvis.batching import batch_rng, batches, passes  # noqa: E402
 from tf_cnnvis.cpu import cpu_has_bfloat16  # noqa: E402
 from tf_cnnvis.filters import laplacian_normalize, tv_bregman  # noqa: E402
 from tf_cnnvis.model import FrozenGraphModel, Layer  # noqa: E402
-from tf_cnnvis.render import (  # noqa: E402
-    RenderSettings,
-    render_together,
-    start_images,
-)
-from tf_cnnvis.schedule import Octave, Params, load_params  # noqa: E402
+from tf_cnnvis.objectives import bind, unit  # noqa: E402
+from tf_cnnvis.octaves import render_together, start_images  # noqa: E402
+from tf_cnnvis.runtime import configure_tensorflow  # noqa: E402
+from tf_cnnvis.schedule import Octave, Params, Schedule, load_params  # noqa: E402
+from tf_cnnvis.settings import Execution  # noqa: E402
 from tf_cnnvis.testing.synthetic import build_inception5h_like  # noqa: E402
 from tf_cnnvis.tiling import plan_tiles  # noqa: E402
 
@@ -115,7 +108,7 @@ def bare_gradient(layer: Layer, jit_compile: bool = False):
     def gradient(x, t):
         with tf.GradientTape() as tape:
             tape.watch(x)
-            score = tf.reduce_sum(layer_objective(layer, layer.activations(x), t))
+            score = tf.reduce_sum(bind(unit(), None, layer)(x, t))
         return tape.gradient(score, x)
 
     return gradient
@@ -155,14 +148,14 @@ def chunk_sizes(ascent: TiledAscent, batch_size: int, size: int) -> list[list[in
     plan = ascent.plan(size, size)
     out = []
     for images in pass_sizes(batch_size):
-        chunks = plan_tensors(plan, images, ascent.settings.tile_batch)[1].numpy()
+        chunks = plan_tensors(plan, images, ascent.execution.tile_batch)[1].numpy()
         if not (chunks[:, :2] == TILE).all():
             return None
         out.append((chunks[:, 4] - chunks[:, 3]).tolist())
     return out
 
 
-def step_shares(ascent: TiledAscent, settings: RenderSettings, size: int, gradient) -> dict | None:
+def step_shares(ascent: TiledAscent, settings: Execution, size: int, gradient) -> dict | None:
     """Where an iteration at ``size`` goes, all parts timed here one after the other: the whole
     step (the library's compiled octave, one step per batch); the network (its chunks of tiles
     through the bare gradient); the per-step filters (Laplacian normalisation, clipping,
@@ -198,7 +191,7 @@ class ReferencePath:
         def tile_gradient(x, t):
             with tf.GradientTape() as tape:
                 tape.watch(x)
-                score = layer_objective(layer, layer.activations(x), t)
+                score = bind(unit(), None, layer)(x, t)
                 penalty = l2_decay * tf.reduce_mean(tf.square(x), axis=[1, 2, 3])
                 total = tf.reduce_sum(score - penalty)
             return tape.gradient(total, x)
@@ -307,11 +300,11 @@ def host_bilateral(image: np.ndarray, sigma: float, win_size: int = 5, bins: int
 def one_step_schedule(params: Params) -> Params:
     """The same octaves (so the same image sizes) with one step each: traces every function."""
     octaves = tuple(Octave(o.scale, 1, o.start_sigma, o.end_sigma) for o in params.octaves)
-    return Params(octaves, params.background_color, params.classes)
+    return Params(Schedule(octaves, params.background_color), params.classes)
 
 
-def run_library(layer: Layer, params: Params, settings: RenderSettings, seed: int):
-    ascent = TiledAscent(layer, TILE, settings.step)
+def run_library(layer: Layer, params: Params, settings: Execution, seed: int):
+    ascent = TiledAscent(bind(unit(), None, layer), TILE, execution=settings)
     groups = passes(batches(params.classes, settings.batch_size))
 
     def render(schedule: Params, timings: list[dict] | None = None) -> np.ndarray:
@@ -320,8 +313,7 @@ def run_library(layer: Layer, params: Params, settings: RenderSettings, seed: in
                 render_together(
                     ascent,
                     group,
-                    schedule,
-                    settings,
+                    schedule.schedule,
                     [batch_rng(seed, batch) for batch in group],
                     lambda _: None,
                     timings,
@@ -363,7 +355,7 @@ def run_reference(layer: Layer, params: Params, batch_size: int, seed: int):
 def target_logits(layer: Layer, images: np.ndarray, classes) -> np.ndarray:
     """Mean over each final image's full 224-pixel tiles of its class's logit."""
     out = []
-    for image, unit in zip(images, classes, strict=True):
+    for image, target in zip(images, classes, strict=True):
         plan = plan_tiles(*image.shape[:2], TILE, lambda h, w: h == TILE and w == TILE)
         crops = np.stack(
             [
@@ -372,7 +364,7 @@ def target_logits(layer: Layer, images: np.ndarray, classes) -> np.ndarray:
                 if ok
             ]
         )
-        out.append(float(tf.reduce_mean(layer.activations(tf.constant(crops))[:, unit])))
+        out.append(float(tf.reduce_mean(layer.activations(tf.constant(crops))[:, target])))
     return np.array(out)
 
 
@@ -408,11 +400,11 @@ def main() -> int:
         Octave(o.scale, max(1, o.iter_n // args.factor), o.start_sigma, o.end_sigma)
         for o in defaults.octaves
     )
-    params = Params(octaves, defaults.background_color, CLASSES)
+    params = Params(Schedule(octaves, defaults.background_color), CLASSES)
     graph_def = build_inception5h_like(width=1.0, seed=0)
     model = FrozenGraphModel(graph_def)
     layer = model.layer("softmax2_pre_activation")
-    settings = RenderSettings()
+    settings = Execution()
     report: dict = {
         "machine": {
             "cpu_count": os.cpu_count(),
@@ -446,7 +438,7 @@ def main() -> int:
     precisions = ["float32"] + (["bfloat16"] if cpu_has_bfloat16() else [])
     results = {}
     for precision in precisions:
-        set_bfloat16(precision == "bfloat16")
+        configure_tensorflow(precision)
         # The run first, so that its peak memory is not that of the bare-gradient batches; later
         # phases' peaks include what TensorFlow's allocator kept from earlier ones.
         reset_peak_memory()
@@ -457,7 +449,9 @@ def main() -> int:
         best_n = min(bare, key=bare.get)
         table = per_octave_table(timings, "ascent_s")
         fixed = [
-            sum(t["tv_bregman_s"] + t["resize_s"] for t in timings if t["octave"] == r["octave"])
+            sum(
+                t["octave_filters_s"] + t["resize_s"] for t in timings if t["octave"] == r["octave"]
+            )
             for r in table
         ]
         results[precision] = {
@@ -470,14 +464,14 @@ def main() -> int:
             "extrapolated_default_s": extrapolate(table, default_iters, fixed),
             "limit_s": runnable * bare[best_n],
             "achieved_gflops_run": runnable * flops / total / 1e9,
-            "tv_bregman_s": sum(t["tv_bregman_s"] for t in timings),
+            "tv_bregman_s": sum(t["octave_filters_s"] for t in timings),
             "largest_octave_step": step_shares(ascent, settings, _sizes(octaves)[-1], gradient),
             "peak_rss_mb": lib_peak,
             "target_logits": target_logits(layer, images, CLASSES).tolist(),
             "images": images,
         }
         del ascent, gradient  # their traces would count in the next phase's memory
-    set_bfloat16(False)
+    configure_tensorflow("float32")
 
     if not args.skip_reference:
         # The original ran TensorFlow's own LRN kernels.
@@ -536,7 +530,7 @@ def agreement(layer: Layer, original: Layer, params: Params, results: dict) -> d
     rng = np.random.default_rng(7)
     start = rng.normal(params.background_color, 8, (2, 313, 313, 3)).astype(np.float32)
     shift = (101, 37)
-    one_lib = TiledAscent(layer, TILE).step(start, [1, 2], shift, 0.44).numpy()
+    one_lib = TiledAscent(bind(unit(), None, layer), TILE).step(start, [1, 2], shift, 0.44).numpy()
     targets = tf.constant([1, 2], tf.int32)
     one_ref = ReferencePath(original).step(start, targets, shift, 0.44)
     # The same reference on the library's graph (LRN as a band convolution) isolates the schedule

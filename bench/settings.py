@@ -43,13 +43,15 @@ def measure(intra: int, inter: int, xla: bool, precision: str) -> dict:
     import tensorflow as tf
     from benchmark import bare_gradient, best_seconds
 
-    from tf_cnnvis.ascent import TiledAscent, set_bfloat16
+    from tf_cnnvis.ascent import TiledAscent
     from tf_cnnvis.model import FrozenGraphModel
+    from tf_cnnvis.objectives import bind, unit
+    from tf_cnnvis.runtime import configure_tensorflow
     from tf_cnnvis.testing.synthetic import build_inception5h_like
 
     tf.config.threading.set_intra_op_parallelism_threads(intra)
     tf.config.threading.set_inter_op_parallelism_threads(inter)
-    set_bfloat16(precision == "bfloat16")
+    configure_tensorflow(precision)
     layer = FrozenGraphModel(build_inception5h_like(width=1.0, seed=0)).layer(
         "softmax2_pre_activation"
     )
@@ -64,7 +66,7 @@ def measure(intra: int, inter: int, xla: bool, precision: str) -> dict:
         "tile_gradient_ms": best_seconds(gradient, x, t) / 8 * 1e3,
     }
     if not xla:
-        ascent = TiledAscent(layer, TILE)
+        ascent = TiledAscent(bind(unit(), None, layer), TILE)
         rng = np.random.default_rng(0)
         for size in (313, 613):
             images = rng.normal(100, 8, (4, size, size, 3)).astype(np.float32)

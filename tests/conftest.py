@@ -68,6 +68,27 @@ def run_in(folder: Path, model: Path, *args: str, **kwargs) -> subprocess.Comple
     )  # fmt: skip
 
 
+@pytest.fixture(scope="session", autouse=True)
+def tensorflow_settings() -> None:
+    """The process-wide TensorFlow settings every runner applies at start."""
+    from tf_cnnvis.runtime import configure_tensorflow
+
+    configure_tensorflow("float32")
+
+
+def class_ascent(layer, tile: int = 224, *, clip: bool = True, bilateral: bool = True, **execution):
+    """A TiledAscent maximising each image's class of ``layer``, with the step filters chosen and
+    ``execution`` settings (tile_batch, tile_grid)."""
+    from tf_cnnvis.ascent import TiledAscent
+    from tf_cnnvis.filters import Bilateral, Clip
+    from tf_cnnvis.objectives import bind, unit
+    from tf_cnnvis.settings import AscentSettings, Execution
+
+    filters = (Clip(),) * clip + (Bilateral(),) * bilateral
+    settings = AscentSettings(step_filters=filters)
+    return TiledAscent(bind(unit(), None, layer), tile, settings, Execution(**execution))
+
+
 @pytest.fixture(scope="session")
 def slim_graph_path(tmp_path_factory) -> Path:
     """A slim (1/8 width) GoogLeNet-shaped frozen graph with inception5h's names."""

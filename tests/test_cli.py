@@ -1,6 +1,7 @@
 """The command line end to end on a slim GoogLeNet-shaped graph and a tiny schedule."""
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +89,40 @@ def test_same_seed_same_pictures(tmp_path, slim_graph_path):
     # which CPU thread scheduling can change and the ascent amplifies a little.
     same, different = np.abs(first - again).mean(), np.abs(first - other).mean()
     assert same < 1.5 and same < different / 3
+
+
+def test_deepdream_on_a_photo_writes_one_picture_beside_the_others(tmp_path, slim_graph_path):
+    rng = np.random.default_rng(4)
+    photo = rng.uniform(0, 255, (150, 180, 3)).astype(np.uint8)
+    Image.fromarray(photo).save(tmp_path / "photo.png")
+    octave = {"scale": 1.0, "iter_n": 8, "start_sigma": 0.44, "end_sigma": 0.304}
+    write_params(tmp_path / "p", octaves=[octave])
+    result = run_in(
+        tmp_path, slim_graph_path, "--input_image", str(tmp_path / "photo.png"),
+        "--layer", "mixed4a", "--deepdream", "--seed", "0",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    folder = tmp_path / "out" / "import_mixed4a"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "contact_sheet.png",
+        "deepdream.png",
+        "report.json",
+    ]
+    dream = np.asarray(Image.open(folder / "deepdream.png"))
+    assert dream.shape == (150, 180, 3)
+    from tf_cnnvis.model import FrozenGraphModel
+
+    layer = FrozenGraphModel.from_file(slim_graph_path).layer("mixed4a")
+
+    def energy(image) -> float:
+        activations = layer.activations(tf.constant(image[None], tf.float32))
+        return float(tf.reduce_mean(tf.square(activations)))
+
+    assert energy(dream) > 1.5 * energy(photo), (energy(photo), energy(dream))
+    report = json.loads((folder / "report.json").read_text())
+    (row,) = report["images"]
+    assert row["file"] == "deepdream.png" and row["label"] == "deepdream" and row["unit"] is None
+    assert report["objective"] == "deepdream()"
 
 
 def test_help_lists_every_flag():

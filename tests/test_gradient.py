@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tf_cnnvis.ascent import StepSettings, TiledAscent, layer_objective
+from tests.conftest import class_ascent
+from tf_cnnvis.objectives import bind, unit
 from tf_cnnvis.tiling import tile_origins
 
 
@@ -22,7 +23,7 @@ def reference_gradient(layer, images, targets, shift, tile=224, l2=1e-3):
                 t = tf.constant(sub[i : i + 1])
                 with tf.GradientTape() as tape:
                     tape.watch(t)
-                    score = layer_objective(layer, layer.activations(t), tf.constant([targets[i]]))
+                    score = bind(unit(), None, layer)(t, tf.constant([targets[i]]))
                     score -= l2 * tf.reduce_mean(tf.square(t))
                 grad[i, y : y + tile, x : x + tile] = tape.gradient(score, t).numpy()[0]
     return np.roll(grad, (-shift[0], -shift[1]), axis=(1, 2))
@@ -42,7 +43,7 @@ def test_batched_tiled_gradient_equals_per_tile_loop(slim_model, layer_name, siz
     images = rng.uniform(0, 255, (2, *size, 3)).astype(np.float32)
     targets = [3, 7]
     shift = (37, 101)
-    ascent = TiledAscent(layer, 224, StepSettings(tile_batch=tile_batch))
+    ascent = class_ascent(layer, tile_batch=tile_batch)
     got = ascent.gradient(images, targets, shift).numpy()
     want = reference_gradient(layer, images, targets, shift)
     scale = np.abs(want).max()
@@ -56,7 +57,7 @@ def test_batched_tiled_gradient_equals_per_tile_loop(slim_model, layer_name, siz
 def test_each_image_may_have_its_own_roll(slim_model):
     # Batches rendered together share network calls but keep their own random rolls.
     layer = slim_model.layer("softmax2_pre_activation")
-    ascent = TiledAscent(layer, 224, StepSettings(tile_batch=2))
+    ascent = class_ascent(layer, tile_batch=2)
     images = np.random.default_rng(6).uniform(0, 255, (3, 230, 300, 3)).astype(np.float32)
     shifts = [(5, 9), (200, 13), (0, 299)]
     got = ascent.gradient(images, [1, 2, 3], shifts).numpy()
@@ -68,8 +69,8 @@ def test_each_image_may_have_its_own_roll(slim_model):
 def test_step_clips_and_moves_the_image(slim_model):
     layer = slim_model.layer("softmax2_pre_activation")
     images = np.full((1, 224, 224, 3), 250.0, np.float32)
-    clipped = TiledAscent(layer, 224, StepSettings(clip_pixels=True)).step(images, [5]).numpy()
-    free = TiledAscent(layer, 224, StepSettings(clip_pixels=False)).step(images, [5]).numpy()
+    clipped = class_ascent(layer, clip=True).step(images, [5]).numpy()
+    free = class_ascent(layer, clip=False).step(images, [5]).numpy()
     assert clipped.max() <= 255 and clipped.min() >= 0
     assert free.max() > 255
     assert np.abs(free - images).mean() > 0.1
@@ -77,7 +78,7 @@ def test_step_clips_and_moves_the_image(slim_model):
 
 def test_octave_in_one_call_equals_step_by_step(slim_model):
     layer = slim_model.layer("softmax2_pre_activation")
-    ascent = TiledAscent(layer, 224)
+    ascent = class_ascent(layer)
     rng = np.random.default_rng(4)
     images = rng.normal([10, 90, 140], 8, (2, 230, 240, 3)).astype(np.float32)
     shifts = rng.integers(0, (230, 240), (3, 2))
@@ -103,7 +104,7 @@ def test_octave_runs_again_without_grappler_errors():
     from tf_cnnvis.testing.synthetic import build_inception5h_like
 
     layer = FrozenGraphModel(build_inception5h_like(width=1.0)).layer("softmax2_pre_activation")
-    ascent = TiledAscent(layer, 224, StepSettings(bilateral=False))
+    ascent = class_ascent(layer, bilateral=False)
     images = np.full((2, 313, 313, 3), 100.0, np.float32)
     first = ascent.octave(images, [1, 2], [(5, 7), (9, 3)], [0.4, 0.4])[0].numpy()
     again = ascent.octave(images, [1, 2], [(5, 7), (9, 3)], [0.4, 0.4])[0].numpy()
@@ -113,7 +114,7 @@ def test_octave_runs_again_without_grappler_errors():
 def test_one_trace_serves_every_image_and_batch_size(slim_model):
     # A trace per image size kept its own copy of the network (about 1 GB each on GoogLeNet).
     layer = slim_model.layer("softmax2_pre_activation")
-    ascent = TiledAscent(layer, 224, StepSettings(tile_batch=3))
+    ascent = class_ascent(layer, tile_batch=3)
     rng = np.random.default_rng(5)
     for batch, size in ((2, (230, 240)), (1, (313, 313)), (3, (200, 330))):
         images = rng.normal(100, 8, (batch, *size, 3)).astype(np.float32)

@@ -19,7 +19,7 @@ def test_indices_ranges_and_names():
     [
         ("crane", ["ambiguous", "classes 4, 6"]),
         ("goldfsh", ["no class is called 'goldfsh'", "goldfish (3)"]),
-        ("zebra", ["no class is called 'zebra'", "--list_classes"]),
+        ("zebra", ["no class is called 'zebra'", "`list_classes`"]),
         ("12", ["holds 12", "units 0..9"]),
         ("3,goldfish", ["class 3 twice"]),
         ("6-4", ["runs backwards; write 4-6"]),
@@ -34,7 +34,7 @@ def test_bad_class_lists_say_what_is_wrong(spec, words):
 
 
 def test_names_need_labels():
-    with pytest.raises(UserError, match="no label file; give indices or --labels"):
+    with pytest.raises(UserError, match="no label file; give indices or `labels`"):
         parse_classes("goldfish", 10, None)
     assert parse_classes("7", 10, None) == (7,)
 
@@ -45,7 +45,7 @@ def test_label_file_beside_the_model(tmp_path):
     assert found == tmp_path / "labels.txt"
     assert read_labels(found) == LABELS
     assert matching_classes(LABELS, "GOLD") == [(3, "goldfish"), (5, "goldfinch")]
-    with pytest.raises(UserError, match="cannot read label file nope.txt .*; check --labels"):
+    with pytest.raises(UserError, match="cannot read label file nope.txt .*; check `labels`"):
         read_labels(Path("nope.txt"))
 
 

@@ -78,7 +78,7 @@ def test_keras_layers_are_listed_by_their_names(keras_files):
 def test_savedmodel_outputs_and_labels(keras_files):
     folder = keras_files / "stripes_savedmodel"
     assert model_kind(folder) == "savedmodel"
-    with pytest.raises(UserError, match="pass its folder .*stripes_savedmodel to --model"):
+    with pytest.raises(UserError, match="pass its folder .*stripes_savedmodel to `model`"):
         model_kind(folder / "saved_model.pb")
     (keras_files / "stripes_savedmodel" / "assets").mkdir(exist_ok=True)
     (folder / "assets" / "labels.txt").write_text("a\nb\nc\nd\n")

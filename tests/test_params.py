@@ -108,5 +108,5 @@ def test_bad_params_name_the_key_and_value(tmp_path, kwargs, words):
 
 
 def test_missing_params_file(tmp_path):
-    with pytest.raises(UserError, match="no params file at .*params.py; point --params_path"):
+    with pytest.raises(UserError, match="no params file at .*params.py; point `params_path`"):
         load_params(tmp_path)

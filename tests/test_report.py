@@ -137,7 +137,7 @@ def test_fast_preset_halves_the_iterations_and_covers_with_fewer_tiles(
     assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "out" / LAYER_DIR / "report.json").read_text())
     assert [o["iter_n"] for o in report["params"]["octaves"]] == [12, 8]
-    assert report["settings"]["step"]["tile_grid"] == "cover"
+    assert report["execution"]["tile_grid"] == "cover"
     assert report["images"][0]["best_tile"] > 0.9
 
 
@@ -145,11 +145,11 @@ def test_progress_bar_counts_class_iterations():
     import io
 
     from tf_cnnvis.progress import ProgressBar
-    from tf_cnnvis.schedule import Octave, Params
+    from tf_cnnvis.schedule import Octave, Schedule
 
-    params = Params((Octave(1.4, 3, 0.4, 0.3), Octave(1.4, 2, 0.4, 0.3)), (0, 0, 0), (1, 2, 3))
+    schedule = Schedule((Octave(1.4, 3, 0.4, 0.3), Octave(1.4, 2, 0.4, 0.3)), (0, 0, 0))
     stream = io.StringIO()
-    bar = ProgressBar(params, classes=3, disable=False, stream=stream)
+    bar = ProgressBar(schedule, classes=3, disable=False, stream=stream)
     assert bar.bar.total == 15  # 5 iterations x 3 classes
     bar.steps_done((1, 2), 0, 0, np.zeros((3, 2)))
     bar.steps_done((1, 2), 1, 3, np.zeros((2, 2)))

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tf_cnnvis.ascent import TiledAscent
+from tests.conftest import class_ascent
 from tf_cnnvis.lrn_rewrite import lrn_as_convolution
 from tf_cnnvis.model import FrozenGraphModel
 
@@ -78,7 +78,7 @@ def test_the_callers_graph_is_left_as_it_was(slim_graph_path):
     before = graph_def.SerializeToString()
     layer = FrozenGraphModel(graph_def).layer("softmax2_pre_activation")
     images = np.random.default_rng(3).uniform(0, 255, (1, 313, 313, 3)).astype(np.float32)
-    TiledAscent(layer, 224).gradient(images, [1])
+    class_ascent(layer).gradient(images, [1])
     assert graph_def.SerializeToString() == before
     again = FrozenGraphModel(graph_def, fast_lrn=False).layer("softmax2_pre_activation")
     assert again.activations(tf.constant(images[:, :224, :224])).shape == (1, 1008)

@@ -1,89 +1,63 @@
-"""Gradient ascent on the input image: the tiled gradient and one compiled step per iteration."""
+"""Gradient ascent on the input image: the tiled gradient and the compiled steps of an octave."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
 
-from .filters import bilateral_filter, laplacian_normalize
-from .model import Layer
+from .filters import laplacian_normalize
+from .objectives import BoundObjective
+from .settings import AscentSettings, Execution
 from .tiling import TilePlan, plan_tiles
 
 
-@dataclass(frozen=True)
-class StepSettings:
-    """What one ascent step does besides following the gradient.
-
-    Attributes
-    ----------
-    clip_pixels : bool
-        Clip the image to [0, 255] after each step (the fix of the original's drift into a grey
-        ramp); False reproduces the original.
-    l2_decay : float
-        Weight of the mean squared pixel value subtracted from the objective.
-    tile_batch : int
-        Most tile images sent through the network at once inside a step; bounds memory.
-    pyramid_levels : int
-        Splits of the Laplacian-pyramid gradient normalisation.
-    bilateral : bool
-        Bilateral filter after each step, with the sigma given to the step.
-    tile_grid : {"original", "cover"}
-        The original's half-overlapping tiles, or the fewest whole tiles that cover the image.
-    """
-
-    clip_pixels: bool = True
-    l2_decay: float = 1e-3
-    tile_batch: int = 8
-    pyramid_levels: int = 4
-    bilateral: bool = True
-    tile_grid: str = "original"
-
-
-def layer_objective(layer: Layer, activations: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
-    """Per image, the target unit of ``layer``: a logit, or a channel's mean activation."""
-    if layer.rank == 4:
-        activations = tf.reduce_mean(activations, axis=[1, 2])
-    return tf.gather(activations, targets, axis=1, batch_dims=1)
-
-
 def ascend(
-    images: tf.Tensor, grad: tf.Tensor, sigma: float | tf.Tensor, settings: StepSettings
+    images: tf.Tensor, grad: tf.Tensor, sigma: float | tf.Tensor, settings: AscentSettings
 ) -> tf.Tensor:
     """What a step does with its gradient: normalise it with the Laplacian pyramid, add it to the
-    images, clip them (if ``settings.clip_pixels``) and apply the bilateral filter with ``sigma``
-    (if ``settings.bilateral``)."""
+    images, then apply ``settings.step_filters`` in order (by default: clip, bilateral filter
+    with ``sigma``)."""
     images = images + laplacian_normalize(grad, settings.pyramid_levels)
-    if settings.clip_pixels:
-        images = tf.clip_by_value(images, 0.0, 255.0)
-    if settings.bilateral:
-        images = bilateral_filter(images, sigma)
+    for step_filter in settings.step_filters:
+        images = step_filter(images, sigma)
     return images
 
 
 class TiledAscent:
-    """Compiled ascent steps for one layer: one ``tf.function`` for every batch and image size.
+    """Compiled ascent steps for one objective: one ``tf.function`` for every batch and image
+    size.
 
     The network appears once in the compiled graph, inside one loop over chunks of tile images
     of any shape: a copy per image size or per tile shape would hold its own copy of the weights
     and cost Grappler another optimisation (about 1 GB each on GoogLeNet).
 
+    The process's TensorFlow settings must be applied first
+    (:func:`tf_cnnvis.runtime.configure_tensorflow`).
+
     Parameters
     ----------
-    layer : Layer
-        The layer whose units are maximised.
+    objective : BoundObjective
+        What is maximised, bound to the model (:func:`tf_cnnvis.objectives.bind`).
     tile_size : int
         Side of the tiles the network is run on.
-    settings : StepSettings
-        Clipping, bilateral filter, L2 decay, tile batching.
+    settings : AscentSettings
+        Step filters, L2 decay, gradient normalisation.
+    execution : Execution
+        Tile batching and the tile grid.
     """
 
-    def __init__(self, layer: Layer, tile_size: int, settings: StepSettings = StepSettings()):
-        _configure_grappler()
-        self.layer = layer
+    def __init__(
+        self,
+        objective: BoundObjective,
+        tile_size: int,
+        settings: AscentSettings | None = None,
+        execution: Execution | None = None,
+    ) -> None:
+        self.objective = objective
+        self.layer = objective.layer
         self.tile_size = tile_size
-        self.settings = settings
+        self.settings = settings or AscentSettings()
+        self.execution = execution or Execution()
         self._plans: dict[tuple[int, int], TilePlan] = {}
         self._plan_tensors: dict[tuple[int, int, int], tuple[tf.Tensor, ...]] = {}
         self._functions: dict[str, tf.types.experimental.PolymorphicFunction] = {}
@@ -93,7 +67,7 @@ class TiledAscent:
         key = (height, width)
         if key not in self._plans:
             self._plans[key] = plan_tiles(
-                height, width, self.tile_size, self.layer.runs_on, self.settings.tile_grid
+                height, width, self.tile_size, self.objective.runs_on, self.execution.tile_grid
             )
         return self._plans[key]
 
@@ -101,7 +75,7 @@ class TiledAscent:
         """Gradient of each tile image's objective with respect to it, and the objective."""
         with tf.GradientTape() as tape:
             tape.watch(tiles)
-            score = layer_objective(self.layer, self.layer.activations(tiles), targets)
+            score = self.objective(tiles, targets)
             penalty = self.settings.l2_decay * tf.reduce_mean(tf.square(tiles), axis=[1, 2, 3])
             total = tf.reduce_sum(score - penalty)
         return tape.gradient(total, tiles), tf.cast(score, tf.float32)
@@ -176,7 +150,7 @@ class TiledAscent:
         key = (height, width, batch)
         if key not in self._plan_tensors:
             plan = self.plan(height, width)
-            self._plan_tensors[key] = plan_tensors(plan, batch, self.settings.tile_batch)
+            self._plan_tensors[key] = plan_tensors(plan, batch, self.execution.tile_batch)
         return images, tf.constant(targets, tf.int32), self._plan_tensors[key]
 
     def _step_fn(
@@ -321,26 +295,3 @@ def plan_tensors(plan: TilePlan, batch: int, tile_batch: int) -> tuple[tf.Tensor
         tf.constant(placement.reshape(-1), tf.int32),
         tf.constant(plan.runnable_count, tf.int32),
     )
-
-
-def _configure_grappler() -> None:
-    """Turn off two of Grappler's graph optimisers (a process-wide TensorFlow setting).
-
-    The arithmetic optimiser's AddOpsRewrite turns the gradient sums inside the compiled octave
-    loop into temporary variables that clash when the loop runs a second time (AlreadyExistsError;
-    TF 2.21, GoogLeNet at full width, bilateral off). Constant folding keeps folded copies of the
-    network's weights in every traced function: without it, GoogLeNet holds about 0.8 GB less
-    after three image sizes. Measured without either: no loss of speed, float32 or bfloat16.
-    """
-    tf.config.optimizer.set_experimental_options(
-        {"arithmetic_optimization": False, "constant_folding": False}
-    )
-
-
-def set_bfloat16(enabled: bool) -> None:
-    """Switch TensorFlow's oneDNN bfloat16 mixed-precision graph rewrite on or off.
-
-    It is a process-wide TensorFlow setting and takes effect for functions traced afterwards: the
-    network's convolutions run in bfloat16, accumulating in float32; the image stays float32.
-    """
-    tf.config.optimizer.set_experimental_options({"auto_mixed_precision_onednn_bfloat16": enabled})

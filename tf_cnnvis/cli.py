@@ -18,12 +18,9 @@ import re
 import signal
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from absl import flags
-
-FAST_ITERATIONS = 0.5  # --fast: iterations relative to params.py (README: Speed and quality)
 
 FLAGS = flags.FLAGS
 _ABSL_FLAGS = set(FLAGS)
@@ -171,14 +168,30 @@ flags.DEFINE_boolean(
     "quiet", False, "No progress bar: log lines only (the bar shows only on a terminal anyway)."
 )
 flags.DEFINE_boolean(
+    "deepdream",
+    False,
+    "Dream the whole --layer instead of one picture per class: maximise the mean square of all "
+    "its activations, DeepDream's objective, into one picture, deepdream.png beside the "
+    "others. With --input_image, DeepDream on a photo; pick a feature-map --layer (see "
+    "--list_layers).",
+)
+flags.DEFINE_boolean(
     "fast",
     False,
-    f"Preset for quick looks: the fewest whole tiles that cover the image instead of the "
-    f"original's half-overlapping grid, and {FAST_ITERATIONS:g}x the iterations of params.py.",
+    "Preset for quick looks: the fewest whole tiles that cover the image instead of the "
+    "original's half-overlapping grid, and half the iterations of params.py.",
 )
 
 HELP_FLAGS = {"-h", "--help", "-help", "--helpshort", "--helpfull"}
 _OWN_FLAGS = set(FLAGS) - _ABSL_FLAGS
+# The library's parameters as this command line names them, for its error messages.
+FLAG_NAMES = {
+    **{name: f"--{name}" for name in _OWN_FLAGS},
+    "outdir": "--outdir_path",
+    "logdir": "--logdir_path",
+    "classes": "--classes",
+    "octaves": "params.py's octaves",
+}
 
 
 def parse_shard(spec: str) -> tuple[int, int]:
@@ -196,28 +209,12 @@ def parse_shard(spec: str) -> tuple[int, int]:
     return index, count
 
 
-def _import_tensorflow_quietly() -> None:
-    """Import TensorFlow with its start-up chatter (CUDA probing, oneDNN) kept off stderr."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        import tensorflow
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-    # Its Python warnings (retracing notices) are for developers; users get one-line errors.
-    tensorflow.get_logger().setLevel("ERROR")
-
-
 def _check_input():
     """Check the flags, params.py and the start image before TensorFlow starts (a mistake is
     reported in a moment); return the params (None when only listing) and the start image."""
-    from tf_cnnvis.cpu import cpu_has_bfloat16
     from tf_cnnvis.errors import UserError
     from tf_cnnvis.files import check_folder
+    from tf_cnnvis.runtime import check_precision
     from tf_cnnvis.schedule import final_size, load_params, working_memory
     from tf_cnnvis.start_image import read_start_image
 
@@ -225,11 +222,7 @@ def _check_input():
     for name, low in limits:
         if getattr(FLAGS, name) is not None and getattr(FLAGS, name) < low:
             raise UserError(f"--{name} must be at least {low}, got {getattr(FLAGS, name)}")
-    if FLAGS.precision == "bfloat16" and not cpu_has_bfloat16():
-        raise UserError(
-            "--precision bfloat16 needs a CPU with AVX512-BF16 or AMX, and this one has "
-            "neither; use --precision float32"
-        )
+    check_precision(FLAGS.precision)
     if FLAGS.shard is not None:
         parse_shard(FLAGS.shard)
     if FLAGS.list_layers or FLAGS.list_classes is not None:
@@ -239,7 +232,7 @@ def _check_input():
     check_folder(Path(FLAGS.logdir_path), "--logdir_path")
     start = read_start_image(Path(FLAGS.input_image)) if FLAGS.input_image else None
     first = start.shape[:2] if start is not None else (FLAGS.tile_size or 224,) * 2
-    height, width = final_size(params, first)
+    height, width = final_size(params.schedule, first)
     if max(height, width) > FLAGS.max_side:
         gib = working_memory(height, width, FLAGS.batch_size) / 2**30
         raise UserError(
@@ -253,49 +246,34 @@ def _check_input():
 def _input_scaling(model_file):
     """The pixel scaling from the flags, else from the model file, else inception5h's."""
     from tf_cnnvis.errors import UserError
-    from tf_cnnvis.model import InputScaling
+    from tf_cnnvis.model_files import input_scaling
 
-    if FLAGS.input_mean is not None and FLAGS.input_range is not None:
-        raise UserError("give --input_mean or --input_range, not both")
-    if FLAGS.input_mean is not None:
-        return InputScaling.from_mean(FLAGS.input_mean)
+    pair = None
     if FLAGS.input_range is not None:
-        parts = FLAGS.input_range.split(",")
         try:
-            low, high = (float(part) for part in parts)
+            low, high = (float(part) for part in FLAGS.input_range.split(","))
         except ValueError:
             raise UserError(
                 f"--input_range {FLAGS.input_range!r} is not two numbers; write e.g. -1,1"
             ) from None
-        if not low < high:
-            raise UserError(f"--input_range {FLAGS.input_range} must go from low to high")
-        return InputScaling.from_range(low, high)
-    if model_file.scaling is not None:
-        return model_file.scaling
-    if model_file.kind == "graphdef":
-        return InputScaling.from_mean(117.0)
-    raise UserError(
-        f"the {model_file.kind} model does not record what pixel values it expects; pass "
-        "--input_range -1,1 (MobileNet, Inception v3), --input_range 0,1, --input_range 0,255 "
-        "or --input_mean"
-    )
+        pair = (low, high)
+    return input_scaling(model_file, FLAGS.input_mean, pair)
 
 
 def run(params, start, models_dir: Path) -> int:
-    """Load the model and render; ``params`` and ``start`` come checked from _check_input."""
-    from tf_cnnvis.ascent import StepSettings, set_bfloat16
+    """Load the model, compose the run and execute it; ``params`` and ``start`` come checked
+    from _check_input."""
     from tf_cnnvis.batching import shard
     from tf_cnnvis.download import INCEPTION5H_URL, URL_ENV, print_progress, resolve_model
-    from tf_cnnvis.errors import UserError
-    from tf_cnnvis.labels import align_labels, matching_classes, parse_classes, read_labels
-    from tf_cnnvis.layout import CONTACT_SHEET, REPORT, image_name, missing_classes, output_folder
-    from tf_cnnvis.model_files import describe_model, load_model
+    from tf_cnnvis.labels import read_labels
+    from tf_cnnvis.layout import CONTACT_SHEET, REPORT, missing_classes, output_folder
+    from tf_cnnvis.model_files import ModelSource, describe_model
     from tf_cnnvis.progress import ProgressBar
-    from tf_cnnvis.render import RenderSettings, render_classes
-    from tf_cnnvis.report import finish_run, format_rows, score_image, score_row
+    from tf_cnnvis.report import finish_run, format_rows
+    from tf_cnnvis.runtime import configure_tensorflow
 
     started = time.perf_counter()
-    set_bfloat16(FLAGS.precision == "bfloat16")
+    configure_tensorflow(FLAGS.precision)
     model_path = resolve_model(
         FLAGS.model,
         Path(FLAGS.models_dir or models_dir),
@@ -303,7 +281,10 @@ def run(params, start, models_dir: Path) -> int:
         progress=print_progress,
     )
     model_file = describe_model(model_path)
-    model = load_model(model_path, _input_scaling(model_file), FLAGS.tile_size)
+    source = ModelSource(
+        str(Path(model_path).resolve()), _input_scaling(model_file), FLAGS.tile_size
+    )
+    model = source.load()
     labels = read_labels(Path(FLAGS.labels)) if FLAGS.labels else model_file.labels
     if FLAGS.list_layers:
         for name, shape in model.layer_shapes():
@@ -313,121 +294,140 @@ def run(params, start, models_dir: Path) -> int:
     layer = model.layer(FLAGS.layer or model.default_layer())
     if layer.softmax_replaced:
         print(f"layer {layer.name} is a softmax: visualising its logits {layer.node}")
-    if labels is not None and layer.rank == 2:
-        labels = align_labels(labels, layer.units)
+    labels = _aligned(labels, layer)
     if FLAGS.list_classes is not None:
-        if labels is None:
-            raise UserError(f"no label file beside {model_path}; give one with --labels")
-        for index, label in matching_classes(labels, FLAGS.list_classes):
-            print(f"{index:>5}  {label}")
-        return 0
-    if FLAGS.classes is not None:
-        params = replace(params, classes=parse_classes(FLAGS.classes, layer.units, labels))
-    if FLAGS.fast:
-        params = params.with_iterations(FAST_ITERATIONS)
-    run_classes = params.classes
+        return _list_classes(labels, model_path)
+    spec = _run_spec(params, layer, labels, start, source)
+    run_classes = (None,) if FLAGS.deepdream else _classes(params, layer, labels)
+    todo = run_classes
     if FLAGS.shard is not None:
         index, count = parse_shard(FLAGS.shard)
-        params = replace(params, classes=shard(run_classes, index, count, FLAGS.batch_size))
-        print(f"shard {index}/{count}: {len(params.classes)} of {len(run_classes)} classes")
-        if not params.classes:
+        todo = shard(run_classes, index, count, FLAGS.batch_size)
+        print(f"shard {index}/{count}: {len(todo)} of {len(run_classes)} classes")
+        if not todo:
             return 0
-    seed = FLAGS.seed
-    if seed is None:
-        seed = int.from_bytes(os.urandom(4), "little")
-        print(f"seed {seed} (pass --seed {seed} to repeat this run)")
-        if FLAGS.shard is not None:
-            print("note: shards without --seed each draw their own seed; give them all one")
-    settings = RenderSettings(
-        use_tv_bregman=FLAGS.use_tv_bregman,
-        batch_size=FLAGS.batch_size,
-        step=StepSettings(
-            clip_pixels=FLAGS.clip_pixels,
-            bilateral=FLAGS.use_bilateral,
-            tile_batch=FLAGS.tile_batch,
-            tile_grid="cover" if FLAGS.fast else "original",
-        ),
-    )
-    outdir = Path(FLAGS.outdir_path)
-    folder = output_folder(outdir, layer.name)
+    folder = output_folder(Path(FLAGS.outdir_path), layer.name)
     if FLAGS.skip_existing:
-        todo = missing_classes(outdir, layer.name, params.classes)
-        done = [unit for unit in params.classes if unit not in todo]
+        missing = missing_classes(Path(FLAGS.outdir_path), layer.name, todo)
+        done = [unit for unit in todo if unit not in missing]
         if done:
-            print(f"skipping {len(done)} classes already in {folder}: {', '.join(map(str, done))}")
-        params = replace(params, classes=todo)
-    bar = ProgressBar(params, len(params.classes), disable=True if FLAGS.quiet else None)
+            shown = ", ".join("deepdream" if unit is None else str(unit) for unit in done)
+            print(f"skipping {len(done)} classes already in {folder}: {shown}")
+        todo = missing
+    bar = ProgressBar(spec.schedule, len(todo), disable=True if FLAGS.quiet else None)
     try:
         if FLAGS.ray or FLAGS.ray_address:
-            new_rows = _render_on_ray(
-                model_path, model, layer, params, settings, seed, labels, start, bar
-            )
+            new_rows = _render_on_ray(spec, todo, bar)
         else:
-            results = render_classes(
-                layer,
-                model.tile_size,
-                params,
-                settings,
-                outdir,
-                Path(FLAGS.logdir_path),
-                seed=seed,
-                log=bar.write,
-                labels=labels,
-                observers=[bar],
-                start=start,
-            )
-            new_rows = [score_row(r.score, r.path.name, r.seconds) for r in results]
+            from tf_cnnvis.run import execute
+
+            results = execute(model, spec, todo, observers=[bar], log=bar.write)
+            new_rows = [result.row() for result in results]
     finally:
         bar.close()
-    run_info = _run_record(model_path, model_file.kind, model, layer, params, settings, seed)
+    run_info = _run_record(model_path, model_file.kind, model, layer, spec, run_classes)
     run_info["total_s"] = round(time.perf_counter() - started, 1)
     # The report covers the whole class list: the shards that finish last add the others' rows.
-    rows = finish_run(
-        folder,
-        run_classes,
-        new_rows,
-        run_info,
-        layer.rank,
-        rate=lambda unit, picture: score_row(
-            score_image(layer, picture, unit, model.tile_size, labels), image_name(unit), 0.0
-        ),
-    )
+    rows = finish_run(folder, run_classes, new_rows, run_info, layer, model.tile_size, labels)
     print(format_rows(rows, layer.rank))
     print(f"report: {folder / REPORT}, contact sheet: {folder / CONTACT_SHEET}")
     print(f"total time {time.perf_counter() - started:.1f} s")
     return 0
 
 
-def _render_on_ray(model_path, model, layer, params, settings, seed, labels, start, bar):
-    """Render the batches as Ray tasks; return their report rows."""
-    from tf_cnnvis.ray_backend import Job, jobs_for, run_jobs, start_ray
+def _aligned(labels, layer):
+    """The labels indexed like the layer's classes (None without labels or for feature maps)."""
+    from tf_cnnvis.labels import align_labels
 
-    template = Job(
-        str(Path(model_path).resolve()),
-        model.scaling,
-        model.tile_size,
-        layer.name,
-        params,
-        settings,
-        str(Path(FLAGS.outdir_path).resolve()),
-        str(Path(FLAGS.logdir_path).resolve()),
-        seed,
-        labels,
-        start,
-        not_before=time.time(),
+    if labels is None or layer.rank != 2:
+        return None if labels is None else labels
+    return align_labels(labels, layer.units)
+
+
+def _list_classes(labels, model_path) -> int:
+    from tf_cnnvis.errors import UserError
+    from tf_cnnvis.labels import matching_classes
+
+    if labels is None:
+        raise UserError(f"no label file beside {model_path}; give one with --labels")
+    for index, label in matching_classes(labels, FLAGS.list_classes):
+        print(f"{index:>5}  {label}")
+    return 0
+
+
+def _classes(params, layer, labels) -> tuple[int, ...]:
+    """The classes to render: --classes, else params.py's, checked against the layer."""
+    from tf_cnnvis.errors import UserError
+    from tf_cnnvis.labels import parse_classes
+    from tf_cnnvis.schedule import params_file
+
+    if FLAGS.classes is not None:
+        return parse_classes(FLAGS.classes, layer.units, labels)
+    for unit in params.classes:
+        if unit >= layer.units:
+            raise UserError(
+                f"{params_file(FLAGS.params_path)}: class {unit} is out of range for layer "
+                f"'{layer.name}', which has units 0..{layer.units - 1}; fix 'classes' in "
+                "params.py or pass --classes"
+            )
+    return params.classes
+
+
+def _run_spec(params, layer, labels, start, source):
+    """The run as the flags and params.py describe it."""
+    from tf_cnnvis.filters import Bilateral, Clip, TVBregman
+    from tf_cnnvis.objectives import deepdream, unit
+    from tf_cnnvis.run import RunSpec
+    from tf_cnnvis.settings import AscentSettings, Execution, fast_preset
+
+    seed = FLAGS.seed
+    if seed is None:
+        seed = int.from_bytes(os.urandom(4), "little")
+        print(f"seed {seed} (pass --seed {seed} to repeat this run)")
+        if FLAGS.shard is not None:
+            print("note: shards without --seed each draw their own seed; give them all one")
+    schedule, execution = (
+        params.schedule,
+        Execution(
+            batch_size=FLAGS.batch_size, tile_batch=FLAGS.tile_batch, precision=FLAGS.precision
+        ),
     )
-    jobs = jobs_for(template, params.classes)
+    if FLAGS.fast:
+        schedule, execution = fast_preset(schedule, execution)
+    step_filters = (Clip(),) * FLAGS.clip_pixels + (Bilateral(),) * FLAGS.use_bilateral
+    return RunSpec(
+        layer=layer.name,
+        schedule=schedule,
+        objective=deepdream() if FLAGS.deepdream else unit(),
+        ascent=AscentSettings(
+            step_filters=step_filters,
+            octave_filters=(TVBregman(),) if FLAGS.use_tv_bregman else (),
+        ),
+        execution=execution,
+        seed=seed,
+        start=start,
+        labels=tuple(labels) if labels is not None else None,
+        outdir=str(Path(FLAGS.outdir_path).resolve()),
+        logdir=str(Path(FLAGS.logdir_path).resolve()),
+        model=source,
+    )
+
+
+def _render_on_ray(spec, classes, bar) -> list[dict]:
+    """Render the batches as Ray tasks; return their report rows."""
+    from tf_cnnvis.ray_backend import run_jobs, start_ray
+
+    since = time.time()
     start_ray(FLAGS.ray_address)
 
-    def done(job, rows) -> None:
-        units = job.params.classes
-        bar.write(f"{', '.join(map(str, units))} -> featuremap completed.")
-        bar.batch_done(units)
+    def done(batch, rows) -> None:
+        bar.write(f"{', '.join(map(str, batch))} -> featuremap completed.")
+        bar.batch_done(batch)
 
-    return run_jobs(jobs, done)
+    return run_jobs(spec, classes, since, done)
 
 
-def _run_record(model_path, kind, model, layer, params, settings, seed) -> dict:
+def _run_record(model_path, kind, model, layer, spec, classes) -> dict:
     """Everything report.json needs to repeat and judge the run."""
     import platform
     from dataclasses import asdict
@@ -440,17 +440,24 @@ def _run_record(model_path, kind, model, layer, params, settings, seed) -> dict:
     return {
         "command": [Path(sys.argv[0]).name, *sys.argv[1:]],
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "seed": seed,
+        "seed": spec.seed,
         "model": str(model_path),
         "model_kind": kind,
         "layer": layer.name,
         "node": layer.node,
+        "objective": str(spec.objective),
         "input_scaling": asdict(model.scaling),
         "tile_size": model.tile_size,
-        "precision": FLAGS.precision,
+        "precision": spec.execution.precision,
         "flags": {name: FLAGS[name].value for name in sorted(_OWN_FLAGS)},
-        "params": asdict(params),
-        "settings": asdict(settings),
+        "params": {**asdict(spec.schedule), "classes": list(classes)},
+        "ascent": {
+            "step_filters": [repr(f) for f in spec.ascent.step_filters],
+            "octave_filters": [repr(f) for f in spec.ascent.octave_filters],
+            "l2_decay": spec.ascent.l2_decay,
+            "pyramid_levels": spec.ascent.pyramid_levels,
+        },
+        "execution": asdict(spec.execution),
         "versions": {
             "python": platform.python_version(),
             "tensorflow": tensorflow.__version__,
@@ -492,15 +499,16 @@ def main(argv: list[str] | None = None, models_dir: Path = Path("models")) -> in
         )
         return 2
     from tf_cnnvis.errors import VisualizationError
+    from tf_cnnvis.runtime import import_tensorflow_quietly
 
     signal.signal(signal.SIGTERM, _on_sigterm)
     resume = "every PNG already written is complete, run again with --skip_existing to do the rest"
     try:
         params, start = _check_input()
-        _import_tensorflow_quietly()
+        import_tensorflow_quietly()
         return run(params, start, models_dir)
     except VisualizationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc.explain(FLAG_NAMES)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print(f"error: interrupted; {resume}", file=sys.stderr)

@@ -59,7 +59,7 @@ def resolve_model(
     if given.name != GRAPH_FILE or given.parent != Path("."):
         raise UserError(
             f"model file {model} not found (looked at that path and in {models_dir}/); "
-            "check --model"
+            "check `model`"
         )
     fetch_inception5h(Path(models_dir), url, progress=progress)
     return stored
@@ -79,7 +79,7 @@ def fetch_inception5h(
     """
     manual = (
         f"download {url} by hand and unzip {GRAPH_FILE} into {models_dir}/, "
-        "or pass --model path/to/graph.pb"
+        "or pass `model` path/to/graph.pb"
     )
     try:
         models_dir.mkdir(parents=True, exist_ok=True)

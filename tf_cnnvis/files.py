@@ -54,7 +54,7 @@ def atomic_write(path: Path) -> Iterator[IO[bytes]]:
 def _cannot_write(path: Path, exc: OSError) -> FaultError:
     return FaultError(
         f"cannot write {path} ({exc.strerror or exc}); nothing partial was left there: free "
-        "some disk space or choose another folder, then run again with --skip_existing"
+        "some disk space or choose another folder, then run again with `skip_existing`"
     )
 
 

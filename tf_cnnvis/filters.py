@@ -1,5 +1,6 @@
 """Image filters of the optimisation: Laplacian-pyramid gradient normalisation, bilateral and
-total-variation (split Bregman) denoising.
+total-variation (split Bregman) denoising, and the filters a run applies as small values
+(:class:`Clip`, :class:`Bilateral` after each step; :class:`TVBregman` at each octave's start).
 
 The bilateral filter is our own TensorFlow op rather than scikit-image's ``denoise_bilateral``:
 it runs inside the compiled step, and scikit-image 0.26's 5-pixel window is off centre (its spatial
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
@@ -161,3 +163,36 @@ def tv_bregman_batch(images: np.ndarray, weight: float = 2.0, workers: int = 1) 
     """
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(images)))) as pool:
         return np.stack(list(pool.map(lambda image: tv_bregman(image, weight), images)))
+
+
+@dataclass(frozen=True)
+class Clip:
+    """Step filter: keep pixels in [``low``, ``high``] (the fix of the original's drift into a
+    grey ramp; leave it out to reproduce the original)."""
+
+    low: float = 0.0
+    high: float = 255.0
+
+    def __call__(self, images: tf.Tensor, sigma: float | tf.Tensor) -> tf.Tensor:
+        return tf.clip_by_value(images, self.low, self.high)
+
+
+@dataclass(frozen=True)
+class Bilateral:
+    """Step filter: :func:`bilateral_filter` with the octave's sigma at the step."""
+
+    win_size: int = 5
+    bins: int = 10000
+
+    def __call__(self, images: tf.Tensor, sigma: float | tf.Tensor) -> tf.Tensor:
+        return bilateral_filter(images, sigma, self.win_size, self.bins)
+
+
+@dataclass(frozen=True)
+class TVBregman:
+    """Octave filter: :func:`tv_bregman` of each image, ``threads`` at a time."""
+
+    weight: float = 2.0
+
+    def __call__(self, images: np.ndarray, threads: int = 1) -> np.ndarray:
+        return tv_bregman_batch(images, self.weight, threads)

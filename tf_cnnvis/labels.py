@@ -5,6 +5,8 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
+import numpy as np
+
 from .errors import UserError
 
 LABEL_FILES = ("imagenet_comp_graph_label_strings.txt", "labels.txt")
@@ -25,7 +27,7 @@ def read_labels(path: Path) -> list[str]:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or exc
-        raise UserError(f"cannot read label file {path} ({reason}); check --labels") from None
+        raise UserError(f"cannot read label file {path} ({reason}); check `labels`") from None
     return [line.strip() for line in text.splitlines()]
 
 
@@ -44,39 +46,68 @@ def align_labels(labels: list[str], units: int) -> list[str]:
 def parse_classes(spec: str, units: int, labels: list[str] | None) -> tuple[int, ...]:
     """Turn ``"1,5,goldfish,10-12"`` into class indices, each checked against ``units``.
 
-    ``"all"`` is every unit of the layer. Names match labels case-insensitively; an unknown name
-    gets the closest labels in its error, a name that several classes share gets their indices.
+    ``"all"`` is every unit of the layer; otherwise see :func:`resolve_classes`.
     """
     if spec.strip().lower() == "all":
         return tuple(range(units))
+    items = [part.strip() for part in spec.split(",")]
+    if not all(items):
+        raise UserError(f"`classes` {spec!r} has an empty item; separate classes by commas")
+    return resolve_classes(items, units, labels)
+
+
+def resolve_classes(
+    items: list[int | str], units: int, labels: list[str] | None
+) -> tuple[int, ...]:
+    """Class indices from indices, ranges (``"10-12"``) and label names, each checked against
+    ``units`` before any range is expanded.
+
+    Names match labels case-insensitively; an unknown name gets the closest labels in its
+    error, a name that several classes share gets their indices.
+
+    Examples
+    --------
+    >>> resolve_classes([3, "5-7", "goldfish"], 10, ["", "", "goldfish"])
+    (3, 5, 6, 7, 2)
+    """
     lowered = [label.lower() for label in labels or []]
     classes: list[int] = []
-    for item in (part.strip() for part in spec.split(",")):
-        if not item:
-            raise UserError(f"--classes {spec!r} has an empty item; separate classes by commas")
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, (int, str, np.integer)):
+            raise UserError(f"`classes` holds {item!r}; give class indices or label names")
+        if not isinstance(item, str):
+            if item < 0:
+                raise UserError(f"`classes` holds {item}; class indices start at 0")
+            classes.append(int(item))
+            continue
+        item = item.strip()
         low, dash, high = item.partition("-")
         if item.isdigit():
             classes.append(int(item))
         elif dash and low.strip().isdigit() and high.strip().isdigit():
             first, last = int(low), int(high)
             if last < first:
-                raise UserError(f"--classes range {item} runs backwards; write {last}-{first}")
+                raise UserError(f"`classes` range {item} runs backwards; write {last}-{first}")
+            if last >= units:
+                raise UserError(f"`classes` holds {last}, but the layer has units 0..{units - 1}")
             classes.extend(range(first, last + 1))
+        elif item.startswith("-") and item[1:].isdigit():
+            raise UserError(f"`classes` holds {item}; class indices start at 0")
         else:
             classes.append(_by_name(item, labels, lowered))
     for unit in classes:
         if unit >= units:
-            raise UserError(f"--classes holds {unit}, but the layer has units 0..{units - 1}")
+            raise UserError(f"`classes` holds {unit}, but the layer has units 0..{units - 1}")
     if len(set(classes)) != len(classes):
         twice = next(c for c in classes if classes.count(c) > 1)
-        raise UserError(f"--classes names class {twice} twice; list each class once")
+        raise UserError(f"`classes` names class {twice} twice; list each class once")
     return tuple(classes)
 
 
 def _by_name(name: str, labels: list[str] | None, lowered: list[str]) -> int:
     if not labels:
         raise UserError(
-            f"--classes names {name!r} but the model has no label file; give indices or --labels"
+            f"`classes` names {name!r} but the model has no label file; give indices or `labels`"
         )
     hits = [i for i, label in enumerate(lowered) if label == name.lower()]
     if len(hits) == 1:
@@ -90,7 +121,7 @@ def _by_name(name: str, labels: list[str] | None, lowered: list[str]) -> int:
     hint = (
         "closest: " + ", ".join(f"{labels[lowered.index(c)]} ({lowered.index(c)})" for c in close)
         if close
-        else "list them with --list_classes"
+        else "list them with `list_classes`"
     )
     raise UserError(f"no class is called {name!r}; {hint}")
 

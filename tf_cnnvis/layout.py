@@ -8,11 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .objectives import Objective
 
 IMPORT_PREFIX = "import/"
 REPORT = "report.json"
 CONTACT_SHEET = "contact_sheet.png"
 DREAM = "deepdream.png"
+OBJECTIVE = "objective.png"
 
 
 def canonical_layer_name(name: str) -> str:
@@ -35,15 +40,21 @@ def layer_folder(layer: str) -> str:
     return (IMPORT_PREFIX + canonical_layer_name(layer)).lower().replace("/", "_")
 
 
-def image_name(unit: int | None) -> str:
-    """File name of the picture of ``unit``; None names the DeepDream picture of a whole layer.
+def image_name(unit: int | None, objective: Objective | None = None) -> str:
+    """File name of the picture of ``unit``; None names the one picture of an objective that
+    reads no class: ``deepdream.png`` for DeepDream (the default), else ``objective.png``.
 
     Examples
     --------
-    >>> image_name(5), image_name(None)
-    ('image_5.png', 'deepdream.png')
+    >>> from tf_cnnvis.objectives import unit
+    >>> image_name(5), image_name(None), image_name(None, unit(2) - unit(1))
+    ('image_5.png', 'deepdream.png', 'objective.png')
     """
-    return DREAM if unit is None else f"image_{unit}.png"
+    if unit is not None:
+        return f"image_{unit}.png"
+    if objective is None or all(term.kind == "deepdream" for _, term in objective.terms):
+        return DREAM
+    return OBJECTIVE
 
 
 def output_folder(outdir: Path, layer: str) -> Path:

@@ -36,12 +36,12 @@ def read_graph_def(path: Path) -> tf.compat.v1.GraphDef:
     except (DecodeError, RuntimeWarning) as exc:
         raise UserError(
             f"model file {path} is not a frozen TensorFlow GraphDef ({exc}); "
-            "pass a .pb graph with --model or delete it so that it is downloaded again"
+            "pass a .pb graph with `model` or delete it so that it is downloaded again"
         ) from None
     if not graph_def.node:
         raise UserError(
             f"model file {path} holds no graph nodes (empty or truncated); "
-            "pass a .pb graph with --model or delete it so that it is downloaded again"
+            "pass a .pb graph with `model` or delete it so that it is downloaded again"
         )
     return graph_def
 
@@ -224,7 +224,7 @@ class FrozenGraphModel:
         consumed = {ref.lstrip("^").split(":")[0] for n in self.graph_def.node for ref in n.input}
         outputs = [name for name, shape in self.layer_shapes() if name not in consumed]
         if not outputs:
-            raise UserError("the model has no output layer; name one with --layer")
+            raise UserError("the model has no output layer; name one with `layer`")
         return outputs[-1]
 
     def layer(self, name: str, softmax_to_logits: bool = True) -> Layer:
@@ -237,7 +237,7 @@ class FrozenGraphModel:
         node = self.aliases.get(name, name)
         if node not in self._nodes or node == self.input_name:
             close = difflib.get_close_matches(name, self.layer_names(), n=3, cutoff=0.5)
-            hint = f"did you mean {', '.join(close)}?" if close else "list them with --list_layers"
+            hint = f"did you mean {', '.join(close)}?" if close else "list them with `list_layers`"
             raise UserError(f"the model has no layer '{name}'; {hint}")
         logits = self._logits_of(node) if softmax_to_logits else None
         tensor = self._tensor(logits or node)
@@ -246,7 +246,7 @@ class FrozenGraphModel:
         if rank not in (2, 4) or tensor.shape[-1] is None:
             raise UserError(
                 f"layer '{name}' has shape {tensor.shape}; only [batch, units] logits and "
-                "[batch, h, w, channels] feature maps can be visualised, pick another --layer"
+                "[batch, h, w, channels] feature maps can be visualised, pick another `layer`"
             )
         pruned = self._wrapped.prune(self._wrapped.inputs[0], tensor)
         sizes = _SpatialSizes(self._nodes, self.input_name, node)
@@ -259,6 +259,12 @@ class FrozenGraphModel:
             return sizes.runs_on(height, width)
 
         return Layer(name, rank, int(tensor.shape[-1]), pruned, runs_on, node, bool(logits))
+
+    def activations(self, layers: list[Layer]) -> Callable[[tf.Tensor], list[tf.Tensor]]:
+        """One function of 0-255 images [n, h, w, 3] giving every layer's activations from one
+        pass through the network."""
+        tensors = [self._tensor(layer.node) for layer in layers]
+        return self._wrapped.prune(self._wrapped.inputs[0], tensors)
 
 
 class _SpatialSizes:

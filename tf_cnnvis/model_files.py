@@ -6,6 +6,7 @@ image placeholder), so that the rest of the tool sees one kind of model.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,28 @@ class ModelFile:
     labels: list[str] | None = None
 
 
+@dataclass(frozen=True)
+class ModelSource:
+    """How to load a model in any process (a Ray worker loads it from this).
+
+    Attributes
+    ----------
+    path : str
+        The model file or SavedModel folder, on storage the process can read.
+    scaling : InputScaling
+        How 0-255 pixels map to the model's input values.
+    tile_size : int, optional
+        Tile side; by default the model's input size, else 224.
+    """
+
+    path: str
+    scaling: InputScaling
+    tile_size: int | None = None
+
+    def load(self) -> FrozenGraphModel:
+        return load_model(Path(self.path), self.scaling, self.tile_size)
+
+
 def model_kind(path: Path) -> str:
     """Which reader ``path`` needs, from its suffix or (for a folder) its saved_model.pb."""
     path = Path(path)
@@ -46,7 +69,7 @@ def model_kind(path: Path) -> str:
             return "savedmodel"
         raise UserError(f"{path} is a folder without saved_model.pb; give a SavedModel folder")
     if path.name == "saved_model.pb":
-        raise UserError(f"{path} is part of a SavedModel; pass its folder {path.parent} to --model")
+        raise UserError(f"{path} is part of a SavedModel; pass its folder {path.parent} to `model`")
     suffix = path.suffix.lower()
     if suffix in KERAS_SUFFIXES:
         return "keras"
@@ -70,6 +93,44 @@ def describe_model(path: Path) -> ModelFile:
         found = label_file_in(folder / "assets") or label_file_in(folder)
         labels = read_labels(found) if found else None
     return ModelFile(kind, scaling, labels)
+
+
+def input_scaling(
+    model_file: ModelFile,
+    input_mean: float | None = None,
+    input_range: tuple[float, float] | None = None,
+) -> InputScaling:
+    """The pixel scaling the caller gives (``input_mean`` or ``input_range``), else the one the
+    model file records, else inception5h's for a frozen graph (minus 117).
+
+    Raises
+    ------
+    UserError
+        For both given, a range that is not two finite numbers going up, or a model that records
+        nothing when neither is given.
+    """
+    if input_mean is not None and input_range is not None:
+        raise UserError("give `input_mean` or `input_range`, not both")
+    if input_mean is not None:
+        if not math.isfinite(input_mean):
+            raise UserError(f"`input_mean` must be a finite number, got {input_mean}")
+        return InputScaling.from_mean(input_mean)
+    if input_range is not None:
+        low, high = input_range
+        if not (math.isfinite(low) and math.isfinite(high)):
+            raise UserError(f"`input_range` must be two finite numbers, got {low},{high}")
+        if not low < high:
+            raise UserError(f"`input_range` {low:g},{high:g} must go from low to high")
+        return InputScaling.from_range(low, high)
+    if model_file.scaling is not None:
+        return model_file.scaling
+    if model_file.kind == "graphdef":
+        return InputScaling.from_mean(117.0)
+    raise UserError(
+        f"the {model_file.kind} model does not record what pixel values it expects; pass "
+        "`input_range` -1,1 (MobileNet, Inception v3), `input_range` 0,1, `input_range` 0,255 "
+        "or `input_mean`"
+    )
 
 
 def load_model(path: Path, scaling: InputScaling, tile_size: int | None = None) -> FrozenGraphModel:
@@ -126,13 +187,29 @@ def _image_spec(shape, source: Path) -> tf.TensorSpec:
     return tf.TensorSpec([None, *shape[1:]], tf.float32)
 
 
+def from_keras(
+    model, scaling: InputScaling, tile_size: int | None = None, name: str = "the Keras model"
+) -> FrozenGraphModel:
+    """Freeze a loaded ``keras.Model`` of RGB images, every layer tapped by its Keras name."""
+    graph_def, input_name, aliases, size = _freeze_keras_model(model, name)
+    return FrozenGraphModel(graph_def, input_name, scaling, tile_size or size, aliases, False)
+
+
 def _freeze_keras(path: Path) -> tuple[tf.compat.v1.GraphDef, str, dict[str, str], int | None]:
     import keras
 
     try:
         model = keras.models.load_model(path, compile=False)
     except Exception as exc:  # Keras raises many types for unreadable files
-        raise UserError(f"cannot load Keras model {path} ({exc}); check --model") from None
+        raise UserError(f"cannot load Keras model {path} ({exc}); check `model`") from None
+    return _freeze_keras_model(model, path)
+
+
+def _freeze_keras_model(
+    model, path: Path | str
+) -> tuple[tf.compat.v1.GraphDef, str, dict[str, str], int | None]:
+    import keras
+
     if len(model.inputs) != 1:
         raise UserError(f"{path} has {len(model.inputs)} inputs; give a one-image model")
     layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
@@ -147,7 +224,7 @@ def _freeze_keras(path: Path) -> tuple[tf.compat.v1.GraphDef, str, dict[str, str
             function = traced.get_concrete_function(spec)
         except (ValueError, TypeError) as exc:
             raise UserError(
-                f"cannot trace Keras model {path} on images ({exc}); check --model"
+                f"cannot trace Keras model {path} on images ({exc}); check `model`"
             ) from None
     graph_def, input_name, outputs = _freeze(function)
     aliases = {layer.name: out for layer, out in zip(layers, outputs, strict=True)}
@@ -158,7 +235,7 @@ def _freeze_saved_model(path: Path) -> tuple[tf.compat.v1.GraphDef, str, dict[st
     try:
         loaded = tf.saved_model.load(str(path))
     except Exception as exc:  # TensorFlow raises many types for unreadable SavedModels
-        raise UserError(f"cannot load SavedModel {path} ({exc}); check --model") from None
+        raise UserError(f"cannot load SavedModel {path} ({exc}); check `model`") from None
     signatures = dict(loaded.signatures)
     if not signatures:
         raise UserError(f"SavedModel {path} has no signatures; export it with a serving signature")

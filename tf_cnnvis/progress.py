@@ -7,8 +7,8 @@ from typing import IO
 import numpy as np
 from tqdm import tqdm
 
-from .render import Observer
-from .schedule import Params
+from .octaves import Observer
+from .schedule import Schedule
 
 
 class ProgressBar(Observer):
@@ -16,8 +16,8 @@ class ProgressBar(Observer):
 
     Parameters
     ----------
-    params : Params
-        The schedule (iterations per class) and the classes.
+    schedule : Schedule
+        The octaves (iterations per class).
     classes : int
         How many classes will actually be rendered.
     disable : bool or None
@@ -27,10 +27,14 @@ class ProgressBar(Observer):
     """
 
     def __init__(
-        self, params: Params, classes: int, disable: bool | None = None, stream: IO | None = None
+        self,
+        schedule: Schedule,
+        classes: int,
+        disable: bool | None = None,
+        stream: IO | None = None,
     ) -> None:
-        self.iterations = sum(octave.iter_n for octave in params.octaves)
-        self.octaves = len(params.octaves)
+        self.iterations = sum(octave.iter_n for octave in schedule.octaves)
+        self.octaves = len(schedule.octaves)
         self.bar = tqdm(
             total=self.iterations * classes,
             unit="it",

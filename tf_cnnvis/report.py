@@ -39,7 +39,7 @@ class Score:
         Top labels of the whole image and of the best tile.
     """
 
-    unit: int
+    unit: int | None
     label: str
     whole: float
     best_tile: float
@@ -98,12 +98,26 @@ def score_image(
     )
 
 
-def _in_chunks(layer: Layer, images: np.ndarray, chunk: int = 16) -> tf.Tensor:
-    """The layer on many images, ``chunk`` at a time: a 3000-pixel picture has hundreds of
-    tiles, whose activations at once would not fit in memory."""
-    parts = [
-        layer.activations(tf.constant(images[i : i + chunk])) for i in range(0, len(images), chunk)
-    ]
+def score_dream(objective: Callable, image: np.ndarray, tile: int, label: str) -> Score:
+    """Rate the picture (0-255 scale, [h, w, 3]) of an objective that reads no class, such as
+    DeepDream, by the ``objective`` itself (a :class:`~tf_cnnvis.objectives.BoundObjective`):
+    on the whole image resized to the model's input size, and on the best of its model-sized
+    tiles; ``label`` names it in the report."""
+    image = np.asarray(image, np.float32)
+    whole = tf.image.resize(image[None], (tile, tile), method="bilinear").numpy()
+
+    def value(images: tf.Tensor) -> tf.Tensor:
+        return objective(images, tf.zeros([tf.shape(images)[0]], tf.int32))
+
+    best = float(tf.reduce_max(_in_chunks(value, model_tiles(image, tile))))
+    return Score(None, label, float(value(tf.constant(whole))[0]), best, [], [])
+
+
+def _in_chunks(layer: Layer | Callable, images: np.ndarray, chunk: int = 16) -> tf.Tensor:
+    """The layer (or a function of images) on many images, ``chunk`` at a time: a 3000-pixel
+    picture has hundreds of tiles, whose activations at once would not fit in memory."""
+    function = layer.activations if isinstance(layer, Layer) else layer
+    parts = [function(tf.constant(images[i : i + chunk])) for i in range(0, len(images), chunk)]
     return tf.concat(parts, axis=0)
 
 
@@ -114,10 +128,14 @@ def format_rows(rows: list[dict], rank: int) -> str:
     for row in rows:
         top = ", ".join(f"{name or index} {p:.2f}" for index, name, p in row["top_tile"][:3])
         lines.append(
-            f"{row['unit']:>6}  {row['label'][:24]:<24} {row['whole']:>8.4f} "
+            f"{_unit_text(row):>6}  {row['label'][:24]:<24} {row['whole']:>8.4f} "
             f"{row['best_tile']:>10.4f}  {top}"
         )
     return "\n".join(lines)
+
+
+def _unit_text(row: dict) -> str:
+    return "" if row["unit"] is None else str(row["unit"])
 
 
 def read_rows(path: Path) -> list[dict]:
@@ -136,17 +154,19 @@ def score_row(score: Score, file: str, seconds: float) -> dict:
 
 def finish_run(
     folder: Path,
-    classes: tuple[int, ...],
+    classes: tuple[int | None, ...],
     new_rows: list[dict],
     run: dict,
-    rank: int,
-    rate: Callable[[int, np.ndarray], dict] | None = None,
+    layer: Layer,
+    tile: int,
+    labels: list[str] | None = None,
 ) -> list[dict]:
-    """Write ``report.json`` and ``contact_sheet.png`` for every image of ``classes`` in ``folder``.
+    """Write ``report.json`` and ``contact_sheet.png`` for every image of ``classes`` in ``folder``
+    (None: the DeepDream picture).
 
-    Entries of an earlier report are kept for classes this run skipped (``--skip_existing``)
-    whose PNG is still there; PNGs with no entry (a run stopped before it wrote its report) are
-    rated by ``rate(unit, picture)``, so a resumed run reports on all its images.
+    Entries of an earlier report are kept for classes this run skipped (``--skip_existing`` on
+    the command line) whose PNG is still there; PNGs of classes with no entry (a run stopped
+    before it wrote its report) are rated by ``layer``, so a resumed run reports on all of them.
 
     Returns
     -------
@@ -157,27 +177,43 @@ def finish_run(
     by_unit = {
         row["unit"]: row
         for row in read_rows(report)
-        if row["unit"] in classes and (Path(folder) / str(row.get("file"))).is_file()
+        if row["unit"] in classes
+        and row.get("file") == image_name(row["unit"])  # never a path out of the folder
+        and (Path(folder) / row["file"]).is_file()
     }
     by_unit.update({row["unit"]: row for row in new_rows})
     for unit in classes:
-        png = Path(folder) / image_name(unit)
-        if unit not in by_unit and rate is not None and png.is_file():
-            by_unit[unit] = rate(unit, np.asarray(Image.open(png).convert("RGB")))
+        png = Path(folder) / image_name(unit)  # classes only: others always have rows
+        if unit not in by_unit and unit is not None and png.is_file():
+            picture = np.asarray(Image.open(png).convert("RGB"))
+            score = score_image(layer, picture, unit, tile, labels)
+            by_unit[unit] = score_row(score, image_name(unit), 0.0)
     rows = [by_unit[unit] for unit in classes if unit in by_unit]
     write_report(report, rows, run)
-    if rows:
-        pictures = [
-            np.asarray(Image.open(Path(folder) / row["file"]).convert("RGB")) for row in rows
-        ]
-        value = "p" if rank == 2 else "act"
-        captions = [
-            f"{row['unit']} {row['label']}".strip()
-            + f"\n{value} {row['best_tile']:.3f} (best tile)"
-            for row in rows
-        ]
-        contact_sheet(Path(folder) / CONTACT_SHEET, pictures, captions)
+    pictures = [np.asarray(Image.open(Path(folder) / row["file"]).convert("RGB")) for row in rows]
+    write_contact_sheet(Path(folder) / CONTACT_SHEET, pictures, rows)
     return rows
+
+
+def write_contact_sheet(path: Path, pictures: list[np.ndarray], rows: list[dict]) -> None:
+    """The pictures in a grid, each captioned with its report entry's class, label and best-tile
+    value; nothing for no pictures."""
+    if not rows:
+        return
+    captions = [
+        f"{_unit_text(row)} {row['label']}".strip() + f"\n{_value_name(row)} "
+        f"{row['best_tile']:.3f} (best tile)"
+        for row in rows
+    ]
+    contact_sheet(path, pictures, captions)
+
+
+def _value_name(row: dict) -> str:
+    """What a row's figures are: a probability (classifier rows have top labels), a channel's
+    mean activation, or a DeepDream objective."""
+    if row["unit"] is None:
+        return "objective"
+    return "p" if row["top_tile"] else "act"
 
 
 def write_report(path: Path, rows: list[dict], run: dict) -> None:

@@ -1,4 +1,5 @@
-"""Octave settings from the user's ``params.py``: loaded by path, validated once."""
+"""The octave schedule and the user's ``params.py`` (schedule and classes): loaded by path,
+validated once. The original's schedule ships here as :data:`ORIGINAL`."""
 
 from __future__ import annotations
 
@@ -32,20 +33,56 @@ class Octave:
 
 
 @dataclass(frozen=True)
-class Params:
-    """Everything ``params.py`` defines."""
+class Schedule:
+    """How every picture is grown: the octaves, and the colour its start noise lies around.
+
+    Attributes
+    ----------
+    octaves : tuple of Octave
+        Run in order; each resizes the image and runs its steps.
+    background_color : tuple of 3 floats
+        RGB on the 0-255 scale; the start image is noise (std 8) around it.
+    """
 
     octaves: tuple[Octave, ...]
-    background_color: tuple[float, float, float]
-    classes: tuple[int, ...]
+    background_color: tuple[float, float, float] = (10.0, 90.0, 140.0)
 
-    def with_iterations(self, factor: float) -> Params:
+    def with_iterations(self, factor: float) -> Schedule:
         """The same schedule with every octave's ``iter_n`` times ``factor`` (at least 1 where
-        it was at least 1)."""
+        it was at least 1).
+
+        Examples
+        --------
+        >>> [o.iter_n for o in ORIGINAL.with_iterations(0.5).octaves]
+        [95, 75, 75, 5]
+        """
         octaves = tuple(
             replace(o, iter_n=max(min(o.iter_n, 1), round(o.iter_n * factor))) for o in self.octaves
         )
         return replace(self, octaves=octaves)
+
+
+# The original's defaults: four octaves of scale 1.4 (224 -> 313 -> 438 -> 613 -> 858 pixels).
+ORIGINAL = Schedule(
+    tuple(Octave(1.4, iter_n, 0.44, 0.304) for iter_n in (190, 150, 150, 10)),
+    (10.0, 90.0, 140.0),
+)
+
+
+@dataclass(frozen=True)
+class Params:
+    """Everything ``params.py`` defines: the schedule, and the classes to visualise."""
+
+    schedule: Schedule
+    classes: tuple[int, ...]
+
+    @property
+    def octaves(self) -> tuple[Octave, ...]:
+        return self.schedule.octaves
+
+    @property
+    def background_color(self) -> tuple[float, float, float]:
+        return self.schedule.background_color
 
 
 # Float32 copies of an image a step holds at once (the image, its gradient, pyramid levels, the
@@ -64,10 +101,10 @@ def octave_size(size: tuple[int, int], scale: float) -> tuple[int, int]:
     return max(1, int(size[0] * scale)), max(1, int(size[1] * scale))
 
 
-def final_size(params: Params, start: tuple[int, int]) -> tuple[int, int]:
+def final_size(schedule: Schedule, start: tuple[int, int]) -> tuple[int, int]:
     """Height and width of the image after all octaves, from a ``start`` size."""
     size = start
-    for octave in params.octaves:
+    for octave in schedule.octaves:
         size = octave_size(size, octave.scale)
     return size
 
@@ -96,7 +133,7 @@ def load_params(path: str | Path) -> Params:
     file = params_file(path)
     if not file.is_file():
         raise UserError(
-            f"no params file at {file}; point --params_path at the folder that holds params.py"
+            f"no params file at {file}; point `params_path` at the folder that holds params.py"
         )
     spec = importlib.util.spec_from_file_location("tf_cnnvis_user_params", file)
     module = importlib.util.module_from_spec(spec)
@@ -176,21 +213,7 @@ def parse_params(namespace: dict, where: str = "params") -> Params:
         if name not in namespace:
             raise UserError(f"{where} does not define '{name}'{_closest(name, defined)}")
 
-    octaves = namespace["octaves"]
-    if not isinstance(octaves, (list, tuple)):
-        raise _fail(where, f"'octaves' must be a list of dicts, got {octaves!r}")
-    if not octaves:
-        raise _fail(where, "'octaves' is empty; give at least one octave")
-    parsed_octaves = tuple(_parse_octave(where, i, o) for i, o in enumerate(octaves))
-
-    color = namespace["background_color"]
-    try:
-        color_values = [c for c in color]
-    except TypeError:
-        color_values = None
-    if color_values is None or len(color_values) != 3:
-        raise _fail(where, f"'background_color' must be 3 numbers (RGB, 0-255), got {color!r}")
-    background = tuple(_number(where, "background_color", c, positive=False) for c in color_values)
+    schedule = parse_schedule(namespace["octaves"], namespace["background_color"], where)
 
     classes = namespace["classes"]
     if not isinstance(classes, (list, tuple)) or not classes:
@@ -204,4 +227,31 @@ def parse_params(namespace: dict, where: str = "params") -> Params:
         if c in seen:
             raise _fail(where, f"'classes' holds {c} twice; list each class once")
         seen.add(c)
-    return Params(parsed_octaves, background, parsed_classes)  # type: ignore[arg-type]
+    return Params(schedule, parsed_classes)
+
+
+def parse_schedule(octaves: object, background_color: object, where: str = "`octaves`") -> Schedule:
+    """A :class:`Schedule` from octaves in ``params.py``'s format (a list of dicts with keys
+    ``scale``, ``iter_n``, ``start_sigma``, ``end_sigma``) and a background colour, validated.
+
+    Examples
+    --------
+    >>> parse_schedule([{"scale": 1.0, "iter_n": 5, "start_sigma": 0.4, "end_sigma": 0.3}],
+    ...                [0, 0, 0]).octaves
+    (Octave(scale=1.0, iter_n=5, start_sigma=0.4, end_sigma=0.3),)
+    """
+    if not isinstance(octaves, (list, tuple)):
+        raise _fail(where, f"'octaves' must be a list of dicts, got {octaves!r}")
+    if not octaves:
+        raise _fail(where, "'octaves' is empty; give at least one octave")
+    parsed_octaves = tuple(_parse_octave(where, i, o) for i, o in enumerate(octaves))
+    try:
+        color_values = [c for c in background_color]  # type: ignore[union-attr]
+    except TypeError:
+        color_values = None
+    if color_values is None or len(color_values) != 3:
+        raise _fail(
+            where, f"'background_color' must be 3 numbers (RGB, 0-255), got {background_color!r}"
+        )
+    background = tuple(_number(where, "background_color", c, positive=False) for c in color_values)
+    return Schedule(parsed_octaves, background)  # type: ignore[arg-type]

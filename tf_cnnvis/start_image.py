@@ -22,7 +22,7 @@ def read_start_image(path: Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"input image {path} not found; check --input_image")
+        raise UserError(f"input image {path} not found; check `input_image`")
     previous = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = max_pixels
     try:

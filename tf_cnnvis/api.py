@@ -1,0 +1,284 @@
+"""The Python API: :func:`visualize` classes of a model into pictures, :func:`save` them.
+
+Examples
+--------
+>>> import tf_cnnvis  # doctest: +SKIP
+>>> results = tf_cnnvis.visualize("mobilenet.tflite", ["goldfish", 5], seed=0)  # doctest: +SKIP
+>>> results[0].label, results[0].image.shape, results[0].best_tile  # doctest: +SKIP
+('goldfish', (858, 858, 3), 0.9998)
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+
+from .errors import UserError
+from .labels import align_labels, read_labels, resolve_classes
+from .layout import CONTACT_SHEET, REPORT, output_folder
+from .objectives import Objective, unit
+from .run import ClassResult, RunSpec
+from .schedule import ORIGINAL, Schedule, parse_schedule
+from .settings import AscentSettings, Execution, fast_preset
+
+Result = ClassResult
+
+
+def load(
+    model,
+    *,
+    input_range: tuple[float, float] | None = None,
+    input_mean: float | None = None,
+    tile_size: int | None = None,
+):
+    """A model ready to visualise, and its labels (or None).
+
+    Parameters
+    ----------
+    model : str, Path, keras.Model or FrozenGraphModel
+        A frozen ``.pb``, a SavedModel folder, a Keras ``.keras`` / ``.h5`` file, a float
+        ``.tflite`` file, a loaded Keras model, or a model this function returned.
+    input_range : (float, float), optional
+        The values the model wants for pixels 0 and 255, e.g. ``(-1, 1)``.
+    input_mean : float, optional
+        Subtracted from 0-255 pixels instead (a frozen graph's default: 117, inception5h's).
+    tile_size : int, optional
+        Side of the tiles the model runs on; by default its input size, else 224.
+
+    Returns
+    -------
+    (FrozenGraphModel, list of str or None)
+    """
+    from .model import FrozenGraphModel
+    from .model_files import ModelFile, describe_model, from_keras, input_scaling
+
+    if isinstance(model, FrozenGraphModel):
+        return model, None
+    if isinstance(model, (str, os.PathLike)):
+        path = Path(model)
+        if not path.exists():
+            raise UserError(f"model file {path} not found; check `model`")
+        described = describe_model(path)
+        scaling = input_scaling(described, input_mean, input_range)
+        from .model_files import load_model
+
+        return load_model(path, scaling, tile_size), described.labels
+    if hasattr(model, "inputs") and hasattr(model, "layers"):
+        scaling = input_scaling(ModelFile("keras"), input_mean, input_range)
+        return from_keras(model, scaling, tile_size), None
+    raise UserError(
+        f"`model` must be a model file's path, a keras.Model or a loaded model, got "
+        f"{type(model).__name__}"
+    )
+
+
+def list_layers(model, **load_options) -> list[tuple[str, tuple]]:
+    """Every layer of ``model`` that can be visualised, with its shape ([batch, units] or
+    [batch, h, w, channels]); ``load_options`` as for :func:`load`."""
+    loaded, _ = load(model, **load_options)
+    return [(name, tuple(shape.as_list())) for name, shape in loaded.layer_shapes()]
+
+
+def list_classes(
+    model, text: str = "", *, layer: str | None = None, labels=None, **load_options
+) -> list[tuple[int, str]]:
+    """Index and label of every class of ``layer`` (default: the model's output) whose label
+    contains ``text`` (case-insensitive); ``labels`` as for :func:`visualize`, ``load_options``
+    as for :func:`load`."""
+    from .labels import matching_classes
+
+    loaded, own = load(model, **load_options)
+    names = _labels(labels, own, loaded.layer(layer or loaded.default_layer()))
+    if names is None:
+        raise UserError("the model has no label file; give one as `labels`")
+    return matching_classes(names, text)
+
+
+def visualize(
+    model,
+    classes: Sequence[int | str] | None = None,
+    *,
+    layer: str | None = None,
+    objective: Objective | None = None,
+    octaves: list[dict] | None = None,
+    background_color: Sequence[float] | None = None,
+    seed: int | None = None,
+    input_range: tuple[float, float] | None = None,
+    input_mean: float | None = None,
+    tile_size: int | None = None,
+    labels: Sequence[str] | str | os.PathLike | None = None,
+    start: np.ndarray | None = None,
+    fast: bool = False,
+    ascent: AscentSettings | None = None,
+    execution: Execution | None = None,
+    outdir: str | os.PathLike | None = None,
+    logdir: str | os.PathLike | None = None,
+    progress: bool = False,
+) -> list[ClassResult]:
+    """Paint what ``model`` has learned: one picture per class, by multi-octave gradient ascent
+    with bilateral and TV-Bregman regularisation (the command line's algorithm and defaults).
+
+    Parameters
+    ----------
+    model : str, Path, keras.Model or FrozenGraphModel
+        See :func:`load`.
+    classes : sequence of int or str, optional
+        Class indices and/or label names (and ranges such as ``"10-12"``); needed unless the
+        objective reads no class (DeepDream).
+    layer : str, optional
+        The layer to visualise; by default inception5h's logits, else the model's output (a
+        softmax is replaced by its logits).
+    objective : Objective, optional
+        What to maximise (:mod:`tf_cnnvis.objectives`); by default each class's logit, or
+        channel mean, of ``layer``. An objective that reads no class gets one picture.
+    octaves : list of dict, optional
+        The schedule in ``params.py``'s format; by default the original's (224 -> 858 pixels).
+    background_color : 3 numbers, optional
+        RGB, 0-255: the start noise lies around it (default 10, 90, 140).
+    seed : int, optional
+        Seed of the start noise and the random shifts; by default a random one.
+    input_range, input_mean, tile_size :
+        How the model is fed; see :func:`load`.
+    labels : list of str, or a label file's path, optional
+        Class names (default: those the model file carries or has beside it).
+    start : array [h, w, 3], optional
+        A picture (0-255 scale) to start from instead of noise, DeepDream style.
+    fast : bool
+        The quick-look preset: half the iterations on a coarser tile grid.
+    ascent : AscentSettings, optional
+        Step and octave filters (:mod:`tf_cnnvis.filters`), L2 decay.
+    execution : Execution, optional
+        Batching, tiling, threads and precision.
+    outdir, logdir : path, optional
+        Write the PNGs (as each batch finishes), ``report.json`` and the contact sheet under
+        ``outdir/<layer folder>``, and TensorBoard summaries under ``logdir``; by default no
+        file is written (see :func:`save`).
+    progress : bool
+        Show a progress bar on standard error.
+
+    Returns
+    -------
+    list of Result
+        One per class, in order, each with ``.unit``, ``.label``, ``.image`` (uint8 [h, w, 3])
+        and ``.best_tile`` (the class's probability on the best model-sized tile).
+
+    Raises
+    ------
+    UserError
+        For a mistake in the parameters, naming the parameter.
+    FaultError
+        For a fault (a NaN gradient, a full disk).
+    """
+    from .progress import ProgressBar
+    from .run import execute
+    from .runtime import configure_tensorflow
+
+    execution = execution or Execution()
+    configure_tensorflow(execution.precision)
+    loaded, own_labels = load(
+        model, input_range=input_range, input_mean=input_mean, tile_size=tile_size
+    )
+    chosen = loaded.layer(layer or loaded.default_layer())
+    names = _labels(labels, own_labels, chosen)
+    objective = objective if objective is not None else unit()
+    if objective.uses_classes:
+        if classes is None or isinstance(classes, (str, int)) or not len(classes):
+            raise UserError(f"`classes` must be a non-empty list of classes, got {classes!r}")
+        units = resolve_classes(list(classes), chosen.units, names)
+    else:
+        units = ()
+    schedule = _schedule(octaves, background_color)
+    if fast:
+        schedule, execution = fast_preset(schedule, execution)
+    if seed is None:
+        seed = int.from_bytes(os.urandom(4), "little")
+    spec = RunSpec(
+        layer=chosen.name,
+        schedule=schedule,
+        objective=objective,
+        ascent=ascent or AscentSettings(),
+        execution=execution,
+        seed=seed,
+        start=None if start is None else _start_image(start),
+        labels=tuple(names) if names is not None else None,
+        outdir=None if outdir is None else str(outdir),
+        logdir=None if logdir is None else str(logdir),
+    )
+    started = time.perf_counter()
+    bar = ProgressBar(schedule, max(len(units), 1), disable=not progress)
+    try:
+        results = execute(loaded, spec, units, observers=[bar], log=lambda line: None)
+    finally:
+        bar.close()
+    if outdir is not None:
+        run = {"seed": seed, "layer": chosen.name, "objective": str(objective)}
+        run["total_s"] = round(time.perf_counter() - started, 1)
+        _write_summary(output_folder(Path(outdir), chosen.name), results, run)
+    return results
+
+
+def save(results: Sequence[ClassResult], folder: str | os.PathLike, run: dict | None = None):
+    """Write ``results`` into ``folder``: a PNG each (``image_<class>.png``, or
+    ``deepdream.png``), ``report.json`` (with ``run`` as its run record) and
+    ``contact_sheet.png``; return the PNGs' paths. Files appear whole or not at all."""
+    from .files import prepare_folder
+    from .pictures import write_png
+
+    folder = Path(folder)
+    prepare_folder(folder, "`folder`")
+    written = []
+    for result in results:
+        path = folder / result.file
+        write_png(path, result.image)
+        written.append(replace(result, path=path))
+    _write_summary(folder, written, run or {})
+    return [result.path for result in written]
+
+
+def _write_summary(folder: Path, results: Sequence[ClassResult], run: dict) -> None:
+    from .report import write_contact_sheet, write_report
+
+    rows = [result.row() for result in results]
+    write_report(folder / REPORT, rows, run)
+    write_contact_sheet(folder / CONTACT_SHEET, [result.image for result in results], rows)
+
+
+def _labels(labels, own: list[str] | None, layer) -> list[str] | None:
+    if labels is None:
+        names = own
+    elif isinstance(labels, (str, os.PathLike)):
+        names = read_labels(Path(labels))
+    else:
+        names = [str(label) for label in labels]
+    if names is None or layer.rank != 2:
+        return names
+    return align_labels(names, layer.units)
+
+
+def _schedule(octaves: list[dict] | None, background_color) -> Schedule:
+    if octaves is None and background_color is None:
+        return ORIGINAL
+    if octaves is None:
+        octaves = [asdict(octave) for octave in ORIGINAL.octaves]
+    if background_color is None:
+        background_color = ORIGINAL.background_color
+    return parse_schedule(octaves, background_color, "`octaves`")
+
+
+def _start_image(start) -> np.ndarray:
+    from .start_image import read_start_image
+
+    if isinstance(start, (str, os.PathLike)):
+        return read_start_image(Path(start))
+    image = np.asarray(start, np.float32)
+    if image.ndim != 3 or image.shape[2] != 3 or not np.isfinite(image).all():
+        raise UserError(
+            f"`start` must be a finite RGB image [h, w, 3] on the 0-255 scale, got shape "
+            f"{image.shape}"
+        )
+    return image

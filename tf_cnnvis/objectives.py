@@ -1,0 +1,257 @@
+"""What the ascent maximises: objectives as values, combined with ``+``, ``-`` and scalar ``*``.
+
+An :class:`Objective` is a weighted sum of terms, each read off one layer of the network:
+
+- :func:`unit`: a class's logit ([batch, units] layer) or a channel's mean activation (feature
+  map); with no index, each image's own class, the one it is rendered for;
+- :func:`deepdream`: the mean square of all of a layer's activations, DeepDream's objective.
+
+A term with no layer reads the run's layer. Objectives are plain frozen values: they compare,
+print, pickle (for Ray) and go into ``report.json``; :func:`bind` turns one into a function of
+tile images for a model.
+
+Examples
+--------
+>>> unit() - 0.5 * unit(7)
+unit() - 0.5 * unit(7)
+>>> deepdream("mixed4c").uses_classes
+False
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .errors import UserError
+
+if TYPE_CHECKING:
+    from .model import Layer
+
+KINDS = ("unit", "deepdream")
+
+
+@dataclass(frozen=True)
+class Term:
+    """One term: ``kind`` of ``layer`` (None: the run's layer); for a unit, its ``index``
+    (None: each image's own class)."""
+
+    kind: str
+    layer: str | None = None
+    index: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise UserError(f"objective term kind {self.kind!r} is not one of {', '.join(KINDS)}")
+        if self.index is not None and (
+            isinstance(self.index, bool) or not isinstance(self.index, numbers.Integral)
+        ):
+            raise UserError(f"a unit's index must be a whole number, got {self.index!r}")
+        if self.index is not None and self.index < 0:
+            raise UserError(f"a unit's index must be 0 or more, got {self.index}")
+
+    def __str__(self) -> str:
+        args = [] if self.index is None else [str(self.index)]
+        if self.layer is not None:
+            args.append(repr(self.layer) if self.kind == "deepdream" else f"layer={self.layer!r}")
+        return f"{self.kind}({', '.join(args)})"
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A weighted sum of :class:`Term` s, to be maximised; build it with :func:`unit` and
+    :func:`deepdream` and combine with ``+``, ``-`` and multiplication by a number."""
+
+    terms: tuple[tuple[float, Term], ...]
+
+    def __add__(self, other: Objective) -> Objective:
+        if not isinstance(other, Objective):
+            return NotImplemented
+        return Objective(self.terms + other.terms)
+
+    def __mul__(self, factor: float) -> Objective:
+        if isinstance(factor, bool) or not isinstance(factor, numbers.Real):
+            return NotImplemented
+        if not np.isfinite(factor):
+            raise UserError(f"an objective's weight must be finite, got {factor!r}")
+        return Objective(tuple((weight * float(factor), term) for weight, term in self.terms))
+
+    __rmul__ = __mul__
+
+    def __neg__(self) -> Objective:
+        return self * -1.0
+
+    def __sub__(self, other: Objective) -> Objective:
+        if not isinstance(other, Objective):
+            return NotImplemented
+        return self + -other
+
+    @property
+    def uses_classes(self) -> bool:
+        """Whether a term reads each image's own class (so each class gets a picture)."""
+        return any(term.kind == "unit" and term.index is None for _, term in self.terms)
+
+    def layers(self, default: str) -> tuple[str, ...]:
+        """The layers the terms read, each once, in order; a term without one reads ``default``."""
+        names = [term.layer or default for _, term in self.terms]
+        return tuple(dict.fromkeys(names))
+
+    def __repr__(self) -> str:
+        text = ""
+        for weight, term in self.terms:
+            sign = "-" if weight < 0 else "+"
+            size = abs(weight)
+            part = str(term) if size == 1.0 else f"{size:g} * {term}"
+            text += f"{'-' if sign == '-' else ''}{part}" if not text else f" {sign} {part}"
+        return text
+
+    __str__ = __repr__
+
+
+def unit(index: int | None = None, layer: str | None = None) -> Objective:
+    """A class's logit, or a channel's mean activation, of ``layer`` (default: the run's).
+
+    Parameters
+    ----------
+    index : int, optional
+        The class or channel; by default each image's own class.
+    layer : str, optional
+        Layer name as the model lists it; by default the run's layer.
+
+    Examples
+    --------
+    >>> unit(3, layer="mixed4c")
+    unit(3, layer='mixed4c')
+    """
+    return Objective(((1.0, Term("unit", layer, index)),))
+
+
+def deepdream(layer: str | None = None) -> Objective:
+    """The mean square of all activations of ``layer`` (default: the run's): DeepDream, which
+    boosts whatever the layer already sees.
+
+    Examples
+    --------
+    >>> 2 * deepdream("mixed3b")
+    2 * deepdream('mixed3b')
+    """
+    return Objective(((1.0, Term("deepdream", layer)),))
+
+
+@dataclass(frozen=True)
+class BoundObjective:
+    """An objective bound to a model's layers: ``bound(tiles, classes)`` is each tile image's
+    value [batch], for images on the 0-255 scale and each image's class [batch].
+
+    Attributes
+    ----------
+    objective : Objective
+        What it computes.
+    layer : Layer
+        The run's layer (terms without a layer of their own read it).
+    layers : tuple of Layer
+        Every layer a term reads, in the order of ``activations``' outputs.
+    activations : callable
+        ``activations(images)`` is the list of those layers' activations.
+    """
+
+    objective: Objective
+    layer: Layer
+    layers: tuple[Layer, ...]
+    activations: Callable
+
+    def runs_on(self, height: int, width: int) -> bool:
+        """Whether a tile of that size reaches every layer the objective reads."""
+        return all(layer.runs_on(height, width) for layer in self.layers)
+
+    def check_classes(self, classes) -> None:
+        """A one-line error for a class that a term reading each image's class cannot take."""
+        for layer in self._class_layers():
+            for unit_ in classes:
+                if not 0 <= unit_ < layer.units:
+                    raise UserError(
+                        f"class {unit_} is out of range for layer '{layer.name}', which has "
+                        f"units 0..{layer.units - 1}; fix `classes`"
+                    )
+
+    def _class_layers(self) -> list:
+        by_name = {layer.name: layer for layer in self.layers}
+        return [
+            by_name[term.layer or self.layer.name]
+            for _, term in self.objective.terms
+            if term.kind == "unit" and term.index is None
+        ]
+
+    def __call__(self, tiles, classes):
+        names = (layer.name for layer in self.layers)
+        values = dict(zip(names, self.activations(tiles), strict=True))
+        total = None
+        for weight, term in self.objective.terms:
+            layer = self.layer if term.layer is None else self._named(term.layer)
+            value = _term_value(term, layer, values[layer.name], classes)
+            value = value if weight == 1.0 else weight * value
+            total = value if total is None else total + value
+        return total
+
+    def _named(self, name: str):
+        return next(layer for layer in self.layers if layer.name == name)
+
+
+def _term_value(term: Term, layer: Layer, activations, classes):
+    import tensorflow as tf  # here, so that objectives are made and checked without it
+
+    if term.kind == "deepdream":
+        axes = list(range(1, layer.rank))
+        return tf.reduce_mean(tf.square(activations), axis=axes)
+    if layer.rank == 4:
+        activations = tf.reduce_mean(activations, axis=[1, 2])
+    if term.index is None:
+        return tf.gather(activations, classes, axis=1, batch_dims=1)
+    return activations[:, term.index]
+
+
+def bind(objective: Objective, model, layer) -> BoundObjective:
+    """Bind ``objective`` to ``model``'s layers; terms without a layer read ``layer``.
+
+    Parameters
+    ----------
+    objective : Objective
+        What to maximise.
+    model : FrozenGraphModel
+        The network.
+    layer : Layer
+        The run's layer, as ``model.layer(name)`` gives it.
+
+    Raises
+    ------
+    UserError
+        For a layer the model does not have, or a unit index the layer does not have.
+    """
+    if not isinstance(objective, Objective):
+        raise UserError(
+            f"`objective` must be an Objective (objectives.unit(), objectives.deepdream(), "
+            f"their sums), got {objective!r}"
+        )
+    names = objective.layers(layer.name)
+    layers = tuple(layer if name == layer.name else model.layer(name) for name in names)
+    by_name = {item.name: item for item in layers}
+    for _, term in objective.terms:
+        target = by_name[term.layer or layer.name]
+        if term.index is not None and term.index >= target.units:
+            raise UserError(
+                f"objective {term} is out of range for layer '{target.name}', which has units "
+                f"0..{target.units - 1}"
+            )
+    if len(layers) == 1:
+        only = layers[0]
+
+        def activations(images):
+            return [only.activations(images)]
+
+    else:
+        activations = model.activations(layers)
+    return BoundObjective(objective, layer, layers, activations)

@@ -1,0 +1,230 @@
+"""A run: one specification that every runner executes (this process, a shard of a job array,
+a Ray task), and the per-class workflow around the octave loop: batches and their random
+sources, pictures and the model's rating of them, and, where the specification names folders,
+PNGs and TensorBoard summaries written as each batch finishes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from .ascent import TiledAscent
+from .batching import batch_rng, batches, passes
+from .errors import FaultError
+from .files import prepare_folder
+from .layout import DREAM, image_name, output_folder
+from .model import FrozenGraphModel
+from .model_files import ModelSource
+from .objectives import Objective, bind, unit
+from .octaves import Observer, render_together
+from .pictures import to_uint8, write_png
+from .report import Score, score_dream, score_image, score_row
+from .schedule import ORIGINAL, Schedule
+from .settings import AscentSettings, Execution
+from .tensorboard import SummaryLog
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that decides a run's pictures and where they go, but not which classes.
+
+    Attributes
+    ----------
+    layer : str
+        The run's layer (terms of ``objective`` without a layer read it).
+    schedule : Schedule
+        Octaves and background colour.
+    objective : Objective
+        What is maximised; by default each image's class of ``layer``.
+    ascent : AscentSettings
+        Step and octave filters, L2 decay, gradient normalisation.
+    execution : Execution
+        Batching, tiling, threads.
+    seed : int
+        The run's seed; each batch's random start depends on it and the batch's classes only.
+    start : array [h, w, 3], optional
+        A picture (0-255 scale) to start from instead of noise.
+    labels : tuple of str, optional
+        Class names, for the ratings.
+    outdir, logdir : str, optional
+        Where PNGs and TensorBoard summaries go; None writes none.
+    model : ModelSource, optional
+        How another process loads the model (a Ray worker); not needed in this one.
+    """
+
+    layer: str
+    schedule: Schedule = ORIGINAL
+    objective: Objective = field(default_factory=unit)
+    ascent: AscentSettings = field(default_factory=AscentSettings)
+    execution: Execution = field(default_factory=Execution)
+    seed: int = 0
+    start: np.ndarray | None = None
+    labels: tuple[str, ...] | None = None
+    outdir: str | None = None
+    logdir: str | None = None
+    model: ModelSource | None = None
+
+
+@dataclass(frozen=True)
+class ClassResult:
+    """One finished picture.
+
+    Attributes
+    ----------
+    unit : int or None
+        Its class (or channel); None for a DeepDream picture of a whole layer.
+    image : array of uint8 [h, w, 3]
+        The picture, min-max normalised over all its pixels and channels.
+    score : Score
+        What the model sees in it (:func:`tf_cnnvis.report.score_image`).
+    seconds : float
+        Its share of the rendering time.
+    path : Path, optional
+        Where it was written, if it was.
+    """
+
+    unit: int | None
+    image: np.ndarray = field(repr=False)
+    score: Score
+    seconds: float
+    file: str = ""
+    path: Path | None = None
+
+    @property
+    def label(self) -> str:
+        return self.score.label
+
+    @property
+    def best_tile(self) -> float:
+        """The class's probability on the best model-sized tile (a channel's mean activation,
+        or a DeepDream objective, for those)."""
+        return self.score.best_tile
+
+    def row(self) -> dict:
+        """Its entry in ``report.json``."""
+        return score_row(self.score, self.file, self.seconds)
+
+
+def render(
+    model: FrozenGraphModel,
+    spec: RunSpec,
+    classes: Sequence[int],
+    observers: Sequence[Observer] = (),
+    log: Callable[[str], None] = print,
+) -> Iterator[list[ClassResult]]:
+    """Render ``classes`` as ``spec`` says, yielding each batch's results as it finishes.
+
+    An objective that reads no class (DeepDream) gets one picture, whatever ``classes`` holds.
+    Writes no file. Batches are cut and seeded as :mod:`tf_cnnvis.batching` says, so a class
+    gets the same picture whichever process renders it.
+
+    Raises
+    ------
+    UserError
+        For a class the layer does not have.
+    FaultError
+        When the gradient becomes NaN or infinite (no result is yielded for that batch).
+    """
+    layer = model.layer(spec.layer)
+    bound = bind(spec.objective, model, layer)
+    if spec.objective.uses_classes:
+        bound.check_classes(classes)
+        items: tuple[int | None, ...] = tuple(classes)
+    else:
+        items = (None,)
+    ascent = TiledAscent(bound, model.tile_size, spec.ascent, spec.execution)
+    labels = list(spec.labels) if spec.labels is not None else None
+    for group in passes(batches(items, spec.execution.batch_size)):
+        started = time.perf_counter()
+        images = render_together(
+            ascent,
+            [tuple(0 if unit is None else unit for unit in batch) for batch in group],
+            spec.schedule,
+            [batch_rng(spec.seed, tuple(u for u in batch if u is not None)) for batch in group],
+            log,
+            observers=observers,
+            start=spec.start,
+        )
+        seconds = (time.perf_counter() - started) / len(images)
+        for batch in group:
+            mine, images = images[: len(batch)], images[len(batch) :]
+            if not np.isfinite(mine).all():
+                shown = f"classes {', '.join(map(str, batch))}"
+                if batch == (None,):
+                    shown = f"objective {spec.objective}"
+                raise FaultError(
+                    f"the gradient of layer '{layer.name}' became NaN or infinite for "
+                    f"{shown}; no image was written for them"
+                )
+            results = []
+            for unit_, image in zip(batch, mine, strict=True):
+                picture = to_uint8(image)
+                name = image_name(unit_, spec.objective)
+                if unit_ is None:
+                    label = "deepdream" if name == DREAM else str(spec.objective)
+                    score = score_dream(bound, picture, model.tile_size, label)
+                else:
+                    score = score_image(layer, picture, unit_, model.tile_size, labels)
+                results.append(ClassResult(unit_, picture, score, seconds, name))
+            yield results
+            log(f"{', '.join(str(u) for u in batch if u is not None) or 'deepdream'} "
+                "-> featuremap completed.")  # fmt: skip
+
+
+class _TensorBoard(Observer):
+    def __init__(self, summary: SummaryLog) -> None:
+        self.summary = summary
+
+    def steps_done(self, units, octave, first_step, objectives) -> None:
+        self.summary.objectives(units, objectives, first_step)
+
+    def octave_done(self, units, octave, images) -> None:
+        self.summary.octave_images(units, images, octave)
+
+
+def execute(
+    model: FrozenGraphModel,
+    spec: RunSpec,
+    classes: Sequence[int],
+    observers: Sequence[Observer] = (),
+    log: Callable[[str], None] = print,
+) -> list[ClassResult]:
+    """:func:`render`, writing each batch's PNGs and summaries as it finishes where ``spec``
+    names folders (a stopped run keeps every finished PNG, whole).
+
+    Returns
+    -------
+    list of ClassResult
+        In the order of ``classes`` (one DeepDream result for an objective that reads none).
+    """
+    summary = None
+    if spec.outdir is not None:
+        prepare_folder(output_folder(Path(spec.outdir), spec.layer), "`outdir`")
+    if spec.logdir is not None:
+        summary = SummaryLog(Path(spec.logdir), spec.layer)
+        prepare_folder(summary.path, "`logdir`")
+        observers = [_TensorBoard(summary), *observers]
+    started = time.perf_counter()
+    results: list[ClassResult] = []
+    try:
+        for number, batch in enumerate(render(model, spec, classes, observers, log)):
+            if spec.outdir is not None:
+                batch = [_written(result, Path(spec.outdir), spec.layer) for result in batch]
+            if summary is not None:
+                summary.images(np.stack([result.image for result in batch]), step=number)
+            results.extend(batch)
+    finally:
+        if summary is not None:
+            summary.close()
+    log(f"layer {spec.layer} took {time.perf_counter() - started:.1f} s")
+    return results
+
+
+def _written(result: ClassResult, outdir: Path, layer: str) -> ClassResult:
+    path = output_folder(outdir, layer) / result.file
+    write_png(path, result.image)
+    return replace(result, path=path)

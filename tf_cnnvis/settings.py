@@ -1,0 +1,135 @@
+"""What each ascent step and octave does besides following the gradient, and how a run is
+executed: two validated values, kept apart because only the first changes the pictures' method.
+
+This module needs no TensorFlow: the default filters are made on first use.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from .errors import UserError
+from .runtime import PRECISIONS
+from .schedule import Schedule
+from .tiling import GRIDS
+
+
+def default_step_filters() -> tuple[Callable, ...]:
+    """The original's filters after every step: clip to [0, 255], then the bilateral filter."""
+    from .filters import Bilateral, Clip
+
+    return (Clip(), Bilateral())
+
+
+def default_octave_filters() -> tuple[Callable, ...]:
+    """The original's filter at every octave's start: TV-Bregman denoising of weight 2."""
+    from .filters import TVBregman
+
+    return (TVBregman(),)
+
+
+def _whole(name: str, value: object, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise UserError(f"`{name}` must be a whole number of at least {low}, got {value!r}")
+
+
+def _filters(name: str, value: object) -> tuple[Callable, ...]:
+    if not isinstance(value, (list, tuple)) or not all(callable(f) for f in value):
+        raise UserError(f"`{name}` must be a list of filters (callables), got {value!r}")
+    return tuple(value)
+
+
+@dataclass(frozen=True)
+class AscentSettings:
+    """How every step and octave treats the image, besides the objective's gradient.
+
+    Attributes
+    ----------
+    step_filters : tuple of callables
+        Applied in order after each step's update, as ``f(images, sigma)`` inside the compiled
+        step: images [n, h, w, 3] on the 0-255 scale, ``sigma`` the octave's bilateral sigma at
+        that step (see :class:`tf_cnnvis.filters.Clip`, :class:`~tf_cnnvis.filters.Bilateral`).
+    octave_filters : tuple of callables
+        Applied in order at each octave's start, after the resize, as ``f(images, threads)`` on
+        a numpy batch (see :class:`tf_cnnvis.filters.TVBregman`).
+    l2_decay : float
+        Weight of each tile's mean squared pixel value, subtracted from the objective.
+    pyramid_levels : int
+        Splits of the Laplacian-pyramid gradient normalisation.
+
+    Examples
+    --------
+    >>> AscentSettings(octave_filters=()).octave_filters
+    ()
+    """
+
+    step_filters: tuple[Callable, ...] = field(default_factory=default_step_filters)
+    octave_filters: tuple[Callable, ...] = field(default_factory=default_octave_filters)
+    l2_decay: float = 1e-3
+    pyramid_levels: int = 4
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "step_filters", _filters("step_filters", self.step_filters))
+        object.__setattr__(self, "octave_filters", _filters("octave_filters", self.octave_filters))
+        decay = self.l2_decay
+        if isinstance(decay, bool) or not isinstance(decay, numbers.Real):
+            raise UserError(f"`l2_decay` must be a number, got {decay!r}")
+        if not (math.isfinite(decay) and decay >= 0):
+            raise UserError(f"`l2_decay` must be finite and >= 0, got {decay!r}")
+        _whole("pyramid_levels", self.pyramid_levels, 0)
+
+
+@dataclass(frozen=True)
+class Execution:
+    """How a run is executed: batching, tiling and threads.
+
+    Attributes
+    ----------
+    batch_size : int
+        Classes optimised together, each batch with its own random rolls. A smaller last batch
+        runs alongside the one before, sharing its network calls.
+    tile_batch : int
+        Most tile images sent through the network at once inside a step; bounds memory.
+    tile_grid : {"original", "cover"}
+        The original's half-overlapping tiles, or the fewest whole tiles that cover the image.
+    host_threads : int, optional
+        Threads of the octave filters that run on the host; by default as many as the CPUs
+        this process may use.
+    precision : {"float32", "bfloat16"}
+        The network's arithmetic, a process-wide TensorFlow setting that whoever runs the
+        ascent applies first (:func:`tf_cnnvis.runtime.configure_tensorflow`).
+    """
+
+    batch_size: int = 4
+    tile_batch: int = 8
+    tile_grid: str = "original"
+    host_threads: int | None = None
+    precision: str = "float32"
+
+    def __post_init__(self) -> None:
+        _whole("batch_size", self.batch_size, 1)
+        _whole("tile_batch", self.tile_batch, 1)
+        if self.tile_grid not in GRIDS:
+            raise UserError(
+                f"`tile_grid` must be one of {', '.join(GRIDS)}, got {self.tile_grid!r}"
+            )
+        if self.host_threads is not None:
+            _whole("host_threads", self.host_threads, 1)
+        if self.precision not in PRECISIONS:  # the CPU is checked where it is applied
+            raise UserError(
+                f"`precision` must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"
+            )
+
+
+# The quick-look preset: iterations relative to the schedule's (README: Speed and quality).
+FAST_ITERATIONS = 0.5
+
+
+def fast_preset(schedule: Schedule, execution: Execution) -> tuple[Schedule, Execution]:
+    """The quick-look preset (``--fast``, ``visualize(fast=True)``): half the iterations, and
+    the fewest whole tiles that cover the image instead of the original's half-overlapping grid.
+    """
+    return schedule.with_iterations(FAST_ITERATIONS), replace(execution, tile_grid="cover")
