@@ -24,7 +24,6 @@ import gc
 import json
 import math
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -39,7 +38,7 @@ from skimage.restoration._denoise_cy import _denoise_bilateral  # noqa: E402
 
 from tf_cnnvis.ascent import TiledAscent, ascend, plan_tensors  # noqa: E402
 from tf_cnnvis.batching import batch_rng, batches, passes  # noqa: E402
-from tf_cnnvis.cpu import cpu_has_bfloat16  # noqa: E402
+from tf_cnnvis.cpu import cpu_has_bfloat16, cpu_model  # noqa: E402
 from tf_cnnvis.filters import laplacian_normalize, tv_bregman  # noqa: E402
 from tf_cnnvis.model import FrozenGraphModel, Layer  # noqa: E402
 from tf_cnnvis.objectives import bind, unit  # noqa: E402
@@ -408,7 +407,7 @@ def main() -> int:
     report: dict = {
         "machine": {
             "cpu_count": os.cpu_count(),
-            "processor": platform.processor() or platform.machine(),
+            "processor": cpu_model(),
             "tensorflow": tf.__version__,
             "bfloat16_cpu": cpu_has_bfloat16(),
             "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],

@@ -45,13 +45,13 @@ def write_params(
 
 
 def run_cli(
-    *args: str, env: dict | None = None, timeout: float = 300
+    *args: str, env: dict | None = None, timeout: float = 300, cwd: Path = ROOT
 ) -> subprocess.CompletedProcess:
-    """Run ``class_visualization.py`` in a subprocess from the repository root."""
+    """Run ``class_visualization.py`` in a subprocess, from the repository root by default."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
         [sys.executable, str(ROOT / "class_visualization.py"), *args],
-        cwd=ROOT,
+        cwd=cwd,
         env=full_env,
         capture_output=True,
         text=True,
@@ -59,12 +59,38 @@ def run_cli(
     )
 
 
-def run_in(folder: Path, model: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
-    """Run the CLI on ``model`` with params from ``folder/p`` and outputs under ``folder``."""
-    return run_cli(
+def run_main(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """The command line's ``main`` in this process, as ``run_cli`` runs it in a new one: its exit
+    code and what it printed. No interpreter or TensorFlow start-up (about 4 s a call), so fit
+    for the many cases that end in an error; TensorFlow's own C++ log lines are not captured."""
+    import contextlib
+    import io
+    import signal
+
+    from tf_cnnvis import cli
+
+    cli.FLAGS.unparse_flags()
+    out, err = io.StringIO(), io.StringIO()
+    previous = os.getcwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = cli.main(["class_visualization.py", *args], models_dir=ROOT / "models")
+    finally:
+        os.chdir(previous)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+
+
+def run_in(
+    folder: Path, model: Path, *args: str, process: bool = False
+) -> subprocess.CompletedProcess:
+    """Run the CLI on ``model`` with params from ``folder/p`` and outputs under ``folder``: in
+    this process (:func:`run_main`), or with ``process`` in a new one (:func:`run_cli`)."""
+    run = run_cli if process else run_main
+    return run(
         "--model", str(model), "--params_path", str(folder / "p"),
-        "--outdir_path", str(folder / "out"), "--logdir_path", str(folder / "log"),
-        *args, **kwargs,
+        "--outdir_path", str(folder / "out"), "--logdir_path", str(folder / "log"), *args,
     )  # fmt: skip
 
 
@@ -117,10 +143,14 @@ def stripes_graph_path(tmp_path_factory) -> Path:
 
 
 def shared_model(name: str) -> Path:
-    """A file from ../shared/models; the test skips, saying why, when it is absent."""
+    """A file from ../shared/models; the test skips, saying why, when that folder is absent, and
+    fails when the folder is there without the file (a real-weights test must not skip quietly
+    where its models are)."""
     path = SHARED_MODELS / name
+    if not SHARED_MODELS.is_dir():
+        pytest.skip(f"real-weights models not present at {SHARED_MODELS}")
     if not path.is_file():
-        pytest.skip(f"real-weights model not present at {path}")
+        pytest.fail(f"{SHARED_MODELS} is present but holds no {name}")
     return path
 
 
@@ -139,3 +169,15 @@ def mobilenet(mobilenet_tflite):
     from tf_cnnvis.model_files import load_model
 
     return load_model(mobilenet_tflite, InputScaling.from_range(-1.0, 1.0))
+
+
+@pytest.fixture(scope="session")
+def plain_run(tmp_path_factory, slim_graph_path):
+    """Five classes in batches of two by one plain process: what shards and Ray must match."""
+    from tests.runs import CLASSES, COMMON, OCTAVE, pictures
+
+    tmp = tmp_path_factory.mktemp("plain")
+    write_params(tmp / "p", octaves=[OCTAVE], classes=CLASSES)
+    result = run_in(tmp, slim_graph_path, *COMMON)
+    assert result.returncode == 0, result.stderr
+    return pictures(tmp)

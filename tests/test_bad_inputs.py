@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from tests.conftest import TINY_OCTAVES, run_cli, write_params
+from tests.conftest import TINY_OCTAVES, run_cli, run_main, write_params
 
 NAN_SCALE = "[{'scale': float('nan'), 'iter_n': 2, 'start_sigma': .4, 'end_sigma': .3}]"
 INF_SIGMA = "[{'scale': 1.4, 'iter_n': 2, 'start_sigma': float('inf'), 'end_sigma': .3}]"
@@ -69,6 +69,28 @@ PARAMS_CASES = {
     "bad enum": ({}, ["--precision=half"], ["precision", "half"]),
     "stray argument": ({}, ["stray"], ["unexpected argument 'stray'"]),
     "start image missing": ({}, ["--input_image=nope.jpg"], ["input image nope.jpg not found"]),
+    "start image a folder": ({}, ["--input_image=tests"], ["input image tests is a folder"]),
+    "params calls sys.exit": (
+        dict(extra="import sys\nsys.exit(3)\n"),
+        [],
+        ["line 6: SystemExit: 3; fix the file"],
+    ),
+    "no shards": ({}, ["--shard=0/0"], ["--shard 0/0: the number of shards n must be at least 1"]),
+    "a trillion steps": (
+        dict(octaves="[{'scale': 1.4, 'iter_n': 10**12, 'start_sigma': .4, 'end_sigma': .3}]"),
+        [],
+        ["'iter_n' must be 0 to 1,000,000, got 1000000000000"],
+    ),
+    "a scale past infinity": (
+        dict(octaves="[{'scale': 1e308, 'iter_n': 1, 'start_sigma': .4, 'end_sigma': .3}] * 2"),
+        [],
+        ["grow the image to 2147483648 x 2147483648 pixels", "--max_side"],
+    ),
+    "a scale to one pixel": (
+        dict(octaves="[{'scale': 0.001, 'iter_n': 1, 'start_sigma': .4, 'end_sigma': .3}]"),
+        [],
+        ["octave 0 shrinks the image to 1 x 1 pixels", "raise its scale"],
+    ),
 }
 
 
@@ -82,11 +104,12 @@ def test_bad_params_and_flags(tmp_path, slim_graph_path, case):
     assert_nothing_written(tmp_path)
 
 
-def cli(tmp_path, model, *args, **kwargs):
-    return run_cli(
+def cli(tmp_path, model, *args, in_process: bool = False):
+    run = run_main if in_process else run_cli
+    return run(
         "--model", str(model), "--params_path", str(tmp_path / "p"),
         "--outdir_path", str(tmp_path / "out"), "--logdir_path", str(tmp_path / "log"),
-        "--models_dir", str(tmp_path / "models"), *args, **kwargs,
+        "--models_dir", str(tmp_path / "models"), *args,
     )  # fmt: skip
 
 
@@ -163,6 +186,17 @@ def odd_rank_graph() -> None:
     tf.reduce_mean(x, [1, 2], name="softmax2_pre_activation")
 
 
+def no_gradient_graph() -> None:
+    x = tf.compat.v1.placeholder(tf.float32, [None, None, None, 3], name="input")
+    tf.stop_gradient(tf.reduce_mean(x, [1, 2]), name="softmax2_pre_activation")
+
+
+def integer_layer_graph() -> None:
+    x = tf.compat.v1.placeholder(tf.float32, [None, None, None, 3], name="input")
+    tf.cast(tf.reduce_mean(x, [1, 2]), tf.int32, name="counts")
+    tf.reduce_mean(x, [1, 2], name="softmax2_pre_activation")
+
+
 def no_input_graph() -> None:
     x = tf.compat.v1.placeholder(tf.float32, [None, None, None, 3], name="pixels")
     tf.reduce_mean(x, [1, 2], name="softmax2_pre_activation")
@@ -214,7 +248,47 @@ MODEL_CASES = {
         ["--input_mean or --input_range, not both"],
     ),
     "input range not numbers": ("slim", ["--input_range", "a,b"], {}, ["is not two numbers"]),
+    "input mean nan": ("slim", ["--input_mean=nan"], {}, ["--input_mean must be a finite number"]),
+    "input range inf": (
+        "slim",
+        ["--input_range", "0,inf"],
+        {},
+        ["--input_range must be two finite numbers"],
+    ),
+    "negative class": (
+        "slim",
+        ["--classes=-1"],
+        {},
+        ["--classes holds -1; class indices start at 0"],
+    ),
+    "a range of 100 billion classes": (
+        "slim",
+        ["--classes", "0-100000000000"],
+        {},
+        ["--classes holds 100000000000, but the layer has units 0..1007"],
+    ),
+    "tiles too small for the layer": (
+        "slim",
+        ["--tile_size", "64"],
+        {},
+        ["cannot be computed from 64-pixel tiles", "--tile_size"],
+    ),
+    "no gradient reaches the layer": (
+        no_gradient_graph,
+        [],
+        {},
+        ["does not depend on the input image", "pick another --layer"],
+    ),
+    "an integer layer": (
+        integer_layer_graph,
+        ["--layer", "counts"],
+        {},
+        ["layer 'counts' holds int32 values", "pick a float --layer"],
+    ),
 }
+
+
+IN_A_PROCESS = ("unknown layer", "tiles too small for the layer")
 
 
 @pytest.mark.parametrize("case", list(MODEL_CASES))
@@ -233,6 +307,7 @@ def test_bad_models_layers_and_classes(tmp_path, slim_graph_path, case):
         (tmp_path / f"{model}.pb").write_bytes(data)
         model = str(tmp_path / f"{model}.pb")
     write_params(tmp_path / "p", **{"octaves": TINY_OCTAVES[:1], **params})
-    result = cli(tmp_path, model, *args)
+    # In this process but for two cases, which check that a real process prints one clean line.
+    result = cli(tmp_path, model, *args, in_process=case not in IN_A_PROCESS)
     assert_one_line_error(result, 2, words)
     assert_nothing_written(tmp_path)

@@ -2,6 +2,8 @@
 
 import io
 import json
+import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -73,24 +75,6 @@ def test_run_prints_the_originals_console_lines(finished_run):
     assert result.stderr == ""
 
 
-def test_same_seed_same_pictures(tmp_path, slim_graph_path):
-    write_params(tmp_path / "p", classes=(2,))
-
-    def picture(seed: str, folder: str) -> np.ndarray:
-        result = run_in(
-            tmp_path, slim_graph_path, "--seed", seed, "--batch_size", "1",
-            "--outdir_path", str(tmp_path / folder),
-        )  # fmt: skip
-        assert result.returncode == 0, result.stderr
-        return np.asarray(Image.open(tmp_path / folder / LAYER_DIR / "image_2.png"), float)
-
-    first, again, other = picture("3", "a"), picture("3", "b"), picture("4", "c")
-    # The seed fixes the start noise and every shift; what is left is float summation order,
-    # which CPU thread scheduling can change and the ascent amplifies a little.
-    same, different = np.abs(first - again).mean(), np.abs(first - other).mean()
-    assert same < 1.5 and same < different / 3
-
-
 def test_deepdream_on_a_photo_writes_one_picture_beside_the_others(tmp_path, slim_graph_path):
     rng = np.random.default_rng(4)
     photo = rng.uniform(0, 255, (150, 180, 3)).astype(np.uint8)
@@ -144,7 +128,9 @@ def test_list_layers_needs_no_params(tmp_path, slim_graph_path):
     )
     assert result.returncode == 0, result.stderr
     rows = {line.split()[0]: line for line in result.stdout.splitlines()}
-    assert rows["softmax2_pre_activation"].endswith("[None, 1008]             1008 classes")
+    assert rows["softmax2_pre_activation"].endswith(
+        "[None, 1008]             1008 classes  (default)"
+    )
     assert rows["mixed4d"].split()[-2:] == [str(round(528 / 8)), "channels"]
     assert "input" not in rows and "softmax2_w" not in rows
     assert list(rows).index("conv2d0") < list(rows).index("mixed5b")
@@ -154,10 +140,15 @@ def test_skip_existing_renders_only_the_missing_classes(tmp_path, slim_graph_pat
     write_params(tmp_path / "p", classes=(1, 2, 3))
     assert run_in(tmp_path, slim_graph_path, "--batch_size", "2", "--seed", "0").returncode == 0
     folder = tmp_path / "out" / LAYER_DIR
-    (folder / "image_2.png").unlink()
+    (folder / "image_2.png").write_bytes(b"")  # emptied since: not a picture, rendered again
+    stale = folder / ".image_2.png-x1y2z3.tmp"  # a killed run's temporary file
+    stale.write_bytes(b"half a png")
+    os.utime(stale, (time.time() - 3600,) * 2)
     kept = {n: (folder / n).stat().st_mtime_ns for n in ("image_1.png", "image_3.png")}
     result = run_in(tmp_path, slim_graph_path, "--skip_existing", "--seed", "0")
     assert result.returncode == 0, result.stderr
+    assert not stale.exists()
+    assert np.asarray(Image.open(folder / "image_2.png")).shape == (438, 438, 3)
     assert f"skipping 2 classes already in {folder}: 1, 3" in result.stdout
     assert "2 -> featuremap completed." in result.stdout.splitlines()
     assert sorted(p.name for p in folder.glob("image_*")) == [
@@ -166,3 +157,30 @@ def test_skip_existing_renders_only_the_missing_classes(tmp_path, slim_graph_pat
         "image_3.png",
     ]
     assert {n: (folder / n).stat().st_mtime_ns for n in kept} == kept
+
+
+def test_a_picture_name_taken_by_a_folder_is_found_before_the_render(tmp_path, slim_graph_path):
+    write_params(tmp_path / "p", classes=(1, 2))
+    (tmp_path / "out" / LAYER_DIR / "image_2.png").mkdir(parents=True)
+    result = run_in(tmp_path, slim_graph_path, "--seed", "0")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert f"{tmp_path / 'out' / LAYER_DIR / 'image_2.png'} is not a file" in result.stderr
+    assert "--outdir_path" in result.stderr
+    assert "featuremap completed" not in result.stdout  # nothing was rendered first
+    assert sorted(p.name for p in (tmp_path / "out" / LAYER_DIR).iterdir()) == ["image_2.png"]
+
+
+def test_an_earlier_reports_row_cannot_point_out_of_its_folder(tmp_path, slim_model):
+    from tf_cnnvis.report import finish_run
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    picture = np.random.default_rng(0).integers(0, 255, (224, 224, 3), np.uint8)
+    Image.fromarray(picture).save(folder / "image_1.png")
+    Image.fromarray(picture).save(tmp_path / "elsewhere.png")
+    crafted = {"unit": 1, "label": "x", "whole": 9.0, "best_tile": 9.0, "top_whole": [],
+               "top_tile": [], "file": "../elsewhere.png", "seconds": 0}  # fmt: skip
+    (folder / "report.json").write_text(json.dumps({"images": [crafted]}))
+    layer = slim_model.layer("softmax2_pre_activation")
+    (row,) = finish_run(folder, (1,), [], {}, layer, 224)
+    assert row["file"] == "image_1.png" and row["best_tile"] < 1.0  # rated again, from its PNG

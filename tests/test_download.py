@@ -4,6 +4,7 @@ import hashlib
 import http.server
 import io
 import threading
+import time
 import zipfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,8 +28,9 @@ def make_zip(graph: bytes, members: dict[str, bytes] | None = None) -> bytes:
 
 
 @contextmanager
-def serve(body: bytes, cut_at: int | None = None):
-    """Serve ``body`` at /inception5h.zip; with ``cut_at``, announce it whole but close early."""
+def serve_stream(chunks, length: int | None = None, pause: float = 0.0):
+    """Serve the byte strings ``chunks()`` yields at /inception5h.zip, ``pause`` seconds apart,
+    with ``length`` as Content-Length (none if None), until the client goes away."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 (the http.server API)
@@ -36,10 +38,16 @@ def serve(body: bytes, cut_at: int | None = None):
                 self.send_error(404)
                 return
             self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
+            if length is not None:
+                self.send_header("Content-Length", str(length))
             self.end_headers()
-            self.wfile.write(body[:cut_at] if cut_at is not None else body)
-            self.wfile.flush()
+            try:
+                for chunk in chunks():
+                    self.wfile.write(chunk)
+                    self.wfile.flush()
+                    time.sleep(pause)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
             self.close_connection = True
 
         def log_message(self, *args):
@@ -53,6 +61,11 @@ def serve(body: bytes, cut_at: int | None = None):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def serve(body: bytes, cut_at: int | None = None):
+    """Serve ``body`` at /inception5h.zip; with ``cut_at``, announce it whole but close early."""
+    return serve_stream(lambda: iter([body[:cut_at]]), length=len(body))
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +112,7 @@ def test_cli_with_a_mirror_still_enforces_the_published_checksum(tmp_path, graph
     lines = result.stderr.splitlines()
     assert len(lines) == 1
     assert "not the published 49937555" in lines[0] and url in lines[0]
-    assert f"unzip {GRAPH_FILE} into" in lines[0]
+    assert f"unzip {GRAPH_FILE} and {LABELS_FILE} into" in lines[0]  # the names need both
     assert list((tmp_path / "models").iterdir()) == []
     assert not (tmp_path / "out").exists()
 
@@ -155,3 +168,46 @@ def test_wrong_checksum_leaves_nothing(tmp_path, graph_bytes):
         f"has SHA-256 {hashlib.sha256(body).hexdigest()}, not the published {'0' * 64}" in message
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_mirror_that_sends_more_than_the_published_size_is_cut_off(tmp_path, graph_bytes):
+    body = make_zip(graph_bytes)
+    sent = []
+
+    def endless():  # the zip, then zeros: at most 200 MiB, far more than the client takes
+        yield body
+        for _ in range(200):
+            sent.append(1)
+            yield bytes(1 << 20)
+
+    digest = hashlib.sha256(body).hexdigest()
+    with serve_stream(endless) as url:
+        with pytest.raises(FaultError, match="larger than the published .* discarded"):
+            fetch_inception5h(tmp_path / "models", url, digest, len(body))
+    assert len(sent) < 50  # refused as the count passed the size, not at the end
+    assert list((tmp_path / "models").iterdir()) == []
+
+
+def test_a_mirror_that_announces_too_much_is_refused_before_reading(tmp_path, graph_bytes):
+    body = make_zip(graph_bytes)
+    with serve_stream(lambda: iter([body]), length=len(body) + 1) as url:
+        with pytest.raises(FaultError, match=rf"\({len(body) + 1} bytes announced\)"):
+            fetch_inception5h(tmp_path / "models", url, "0" * 64, len(body))
+    assert list((tmp_path / "models").iterdir()) == []
+
+
+def test_a_trickling_mirror_is_given_up_at_the_deadline(tmp_path, graph_bytes):
+    body = make_zip(graph_bytes)
+
+    def trickle():  # a byte every 0.2 s, 60 at most
+        return (body[i : i + 1] for i in range(60))
+
+    shown = []
+    with serve_stream(trickle, length=len(body), pause=0.2) as url:
+        with pytest.raises(FaultError, match="took more than 1 s .* discarded; download"):
+            fetch_inception5h(
+                tmp_path / "models", url, "0" * 64, len(body),
+                progress=lambda done, total: shown.append(done), deadline_s=1.0,
+            )  # fmt: skip
+    assert shown[0] == 0  # the first progress line comes at once, before any byte
+    assert list((tmp_path / "models").iterdir()) == []

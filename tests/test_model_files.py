@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -101,9 +103,22 @@ def test_a_quantized_tflite_model_is_refused_in_one_line(tmp_path):
 
     path = shared_model("mobilenet_v2_1.0_224_quant_tflite/mobilenet_v2_1.0_224_quant.tflite")
     write_params(tmp_path / "p")
+    for args in (["--input_range", "-1,1"], []):  # quantized is said before any scaling
+        result = run_in(tmp_path, path, *args)
+        assert result.returncode == 2
+        assert "quantized TFLite model" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("kind", ["truncated", "random"])
+def test_a_broken_tflite_file_is_named_in_one_line(tmp_path, kind, mobilenet_tflite):
+    path = tmp_path / "broken.tflite"
+    data = mobilenet_tflite.read_bytes()
+    path.write_bytes(data[:30_000] if kind == "truncated" else np.random.default_rng(0).bytes(9000))
+    write_params(tmp_path / "p")
     result = run_in(tmp_path, path, "--input_range", "-1,1")
-    assert result.returncode == 2
-    assert "quantized TFLite model" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"error: model file {path} is not a readable TFLite model")
+    assert len(result.stderr.splitlines()) == 1 and "--model" in result.stderr
 
 
 def test_labels_align_with_the_outputs():
@@ -119,7 +134,10 @@ def test_report_of_a_run_names_the_labels_beside_the_model(tmp_path, keras_files
         "stripes 90", "--nouse_bilateral", "--seed", "0",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "out" / "import_probs" / "image_2.png").is_file()
+    assert (tmp_path / "out" / "probs" / "image_2.png").is_file()  # Keras names, no import_
+    (row,) = json.loads((tmp_path / "out" / "probs" / "report.json").read_text())["images"]
+    assert row["unit"] == 2 and row["label"] == "stripes 90"
+    assert row["top_tile"][0][1] == "stripes 90"  # the top label of its best tile, by name
 
 
 def test_tflite_rebuild_of_every_supported_op_matches_the_interpreter(tmp_path):

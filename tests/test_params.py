@@ -10,7 +10,10 @@ from tf_cnnvis.schedule import Octave, load_params
 
 
 def test_the_shipped_params_are_the_seeds_defaults():
+    from tf_cnnvis.schedule import ORIGINAL, ORIGINAL_CLASSES
+
     params = load_params(ROOT)
+    assert params.schedule == ORIGINAL and params.classes == ORIGINAL_CLASSES
     assert params.classes == (1, 2, 3, 4, 5)
     assert params.background_color == (10.0, 90.0, 140.0)
     assert [o.iter_n for o in params.octaves] == [190, 150, 150, 10]
@@ -54,7 +57,7 @@ BAD = [
     ),
     (
         dict(octaves="[{'scale': 1.4, 'iter_n': -1, 'start_sigma': .4, 'end_sigma': .3}]"),
-        ["'iter_n' must be >= 0, got -1"],
+        ["'iter_n' must be 0 to 1,000,000, got -1"],
     ),
     (
         dict(octaves="[{'scale': 1.4, 'iter_n': 2.5, 'start_sigma': .4, 'end_sigma': .3}]"),
@@ -110,3 +113,13 @@ def test_bad_params_name_the_key_and_value(tmp_path, kwargs, words):
 def test_missing_params_file(tmp_path):
     with pytest.raises(UserError, match="no params file at .*params.py; point `params_path`"):
         load_params(tmp_path)
+
+
+def test_without_a_params_file_here_the_original_schedule_is_used(tmp_path, slim_graph_path):
+    from tests.conftest import run_cli
+
+    result = run_cli("--model", str(slim_graph_path), "--max_side", "500", cwd=tmp_path)
+    assert "no params.py here: the original's schedule and classes 1, 2, 3, 4, 5" in result.stdout
+    assert result.returncode == 2  # that schedule grows the image to 858 pixels
+    assert "the octaves of the original's schedule grow the image to 858 x 858" in result.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import run_cli, write_params
+from tests.conftest import run_main, write_params
 
 DATA = Path(__file__).resolve().parent / "data"
 CROP = 96
@@ -45,7 +45,7 @@ def render(case: str, model: Path, folder: Path) -> np.ndarray:
     """Run the case's CLI command into ``folder``; the middles of its PNGs side by side."""
     _, flags, classes = CASES[case]
     write_params(folder / "p", octaves=OCTAVES, classes=classes)
-    result = run_cli(
+    result = run_main(
         "--model", str(model), "--params_path", str(folder / "p"),
         "--outdir_path", str(folder / "out"), "--logdir_path", str(folder / "log"), *flags,
     )  # fmt: skip

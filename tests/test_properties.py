@@ -1,5 +1,5 @@
 """Property-based: any params.py values and flags either run to completion or stop with the
-one-line error; never a traceback."""
+one-line error; never a traceback (in this process, an exception would end the test)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import run_cli, write_params
+from tests.conftest import run_main, write_params
 
 GOOD_OCTAVE = {"scale": 1.2, "iter_n": 1, "start_sigma": 0.44, "end_sigma": 0.3}
 ODD_NUMBERS = [0, -1, 0.5, 3.0, math.nan, math.inf, "1.4", True, None]
@@ -84,7 +84,7 @@ def test_any_params_run_or_fail_in_one_line(slim_graph_path, run):
             folder / "p",
             **{k: source(run[k]) for k in ("octaves", "classes", "background_color")},
         )
-        result = run_cli(
+        result = run_main(
             "--model", str(slim_graph_path), "--params_path", str(folder / "p"),
             "--outdir_path", str(folder / "out"), "--logdir_path", str(folder / "log"),
             *(f"--{k}={run[k]}" for k in ("batch_size", "tile_batch", "max_side", "use_bilateral")),

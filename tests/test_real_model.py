@@ -66,23 +66,50 @@ def test_metadata_gives_the_input_scaling_and_labels(mobilenet_tflite):
     assert described.labels[:3] == ["background", "tench", "goldfish"]
 
 
-@pytest.mark.slow
 def test_cli_draws_classes_the_network_recognises(tmp_path, mobilenet_tflite, mobilenet):
     """No --layer, --input_range or --labels: the TFLite metadata says all; classes by name."""
     write_params(tmp_path / "p", octaves=SCHEDULE, classes=(1,))
     result = run_cli(
         "--model", str(mobilenet_tflite), "--classes", ",".join(CLASSES.values()),
-        "--batch_size", "5", "--params_path", str(tmp_path / "p"),
-        "--outdir_path", str(tmp_path / "out"), "--logdir_path", str(tmp_path / "log"),
-        "--seed", "0",
+        "--batch_size", "5", "--params_path", str(tmp_path / "p"), "--seed", "0", cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "is a softmax: visualising its logits" in result.stdout
     from PIL import Image
 
     layer = mobilenet.layer(LOGITS)
-    folder = tmp_path / "out" / "import_mobilenetv1_predictions_reshape_1"
+    # Default folders are named after the model, and the layer folder after the logits visualised.
+    stem = mobilenet_tflite.stem
+    folder = tmp_path / "Output" / stem / "mobilenetv1_logits_spatialsqueeze"
+    assert list((tmp_path / "Log" / stem / folder.name).glob("events.out.tfevents.*"))
     for unit, label in CLASSES.items():
         image = np.asarray(Image.open(folder / f"image_{unit}.png"), np.float32)
         assert image.shape == (313, 313, 3)
         assert score_image(layer, image, unit, 224).best_tile > 0.9, label
+
+
+def test_list_layers_shows_the_names_a_person_picks_from(mobilenet_tflite):
+    result = run_cli("--model", str(mobilenet_tflite), "--list_layers")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    names = [line.split()[0] for line in lines[:-1]]
+    assert names[0] == "MobilenetV1/MobilenetV1/Conv2d_0/Relu6" and len(names) == 31
+    assert not {"Conv2D_1", "add_4", "Relu6_3", "Identity_1"} & set(names)
+    (default,) = [line for line in lines if line.endswith("(default)")]
+    assert default.startswith(PROBABILITIES + " ")
+    assert lines[-1].startswith("(88 ops with names TensorFlow made up")
+    assert "softmax" not in result.stdout  # the notice is for runs that render
+
+
+def test_a_mistyped_layer_gets_the_layers_that_hold_the_name(tmp_path, mobilenet_tflite):
+    write_params(tmp_path / "p")
+    result = run_cli(
+        "--model", str(mobilenet_tflite), "--layer", "Conv2d_13", "--params_path",
+        str(tmp_path / "p"), "--outdir_path", str(tmp_path / "out"),
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr == (
+        "error: the model has no layer 'Conv2d_13'; did you mean "
+        "MobilenetV1/MobilenetV1/Conv2d_13_depthwise/Relu6, "
+        "MobilenetV1/MobilenetV1/Conv2d_13_pointwise/Relu6?\n"
+    )

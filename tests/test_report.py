@@ -37,6 +37,7 @@ def test_report_json_rates_every_image_and_records_the_run(stripes_run):
     assert report["params"]["octaves"][0]["iter_n"] == 12
     assert report["flags"]["use_bilateral"] is False
     assert report["versions"]["tensorflow"] == tf.__version__
+    assert report["versions"]["cpu"] and report["versions"]["cpus"] >= 1  # beside any timing
     assert report["input_scaling"] == {"scale": 1.0, "offset": -117.0}
     rows = report["images"]
     assert [row["unit"] for row in rows] == [0, 1, 2, 3]
@@ -117,15 +118,56 @@ def test_input_image_of_any_mode_and_size_is_the_start(tmp_path, stripes_graph_p
         tmp_path, stripes_graph_path, *STRIPES, "--input_image", str(tmp_path / "start.png")
     )
     assert result.returncode == 0, result.stderr
-    out = np.asarray(Image.open(tmp_path / "out" / LAYER_DIR / "image_1.png"))
+    out = np.asarray(Image.open(tmp_path / "out" / LAYER_DIR / "image_1.png"), np.float64)
     assert out.shape == (40, 50, 3)  # the photo's own size (scale 1.0)
+    # The picture grew out of the photo: it still follows it, pixel for pixel.
+    from tf_cnnvis.start_image import read_start_image
+
+    start = read_start_image(tmp_path / "start.png").astype(np.float64)
+    assert np.corrcoef(out.ravel(), start.ravel())[0, 1] > 0.3  # unrelated pictures: about 0
 
 
-def test_quiet_prints_log_lines_only(tmp_path, stripes_graph_path):
+def run_on_a_terminal(*command: str) -> str:
+    """Run ``command`` with its standard error on a pseudo-terminal; what the terminal showed."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import termios
+
+    master, terminal = pty.openpty()
+    # A window of 120 columns: on a terminal of width 0 a bar that fits its width draws nothing.
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 0, 0))
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=terminal)
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            data = os.read(master, 1 << 16)
+        except OSError:  # EIO: the process closed the terminal
+            break
+        if not data:
+            break
+        shown += data
+    os.close(master)
+    assert process.wait(timeout=300) == 0, shown
+    return shown.decode(errors="replace")
+
+
+def test_the_bar_shows_on_a_terminal_and_quiet_keeps_it_off(tmp_path, stripes_graph_path):
+    import sys
+
+    from tests.conftest import ROOT
+
     write_params(tmp_path / "p", octaves=OCTAVES[:1], classes=(1,))
-    result = run_in(tmp_path, stripes_graph_path, *STRIPES, "--quiet")
-    assert result.returncode == 0 and result.stderr == ""
-    assert "octave 0 |" in result.stdout and "%|" not in result.stdout
+    command = [
+        sys.executable, str(ROOT / "class_visualization.py"), "--model", str(stripes_graph_path),
+        "--params_path", str(tmp_path / "p"), "--outdir_path", str(tmp_path / "out"),
+        "--logdir_path", str(tmp_path / "log"), *STRIPES,
+    ]  # fmt: skip
+    assert "classes 1 octave 1/1 100%|" in run_on_a_terminal(*command)
+    assert run_on_a_terminal(*command, "--quiet") == ""
 
 
 def test_fast_preset_halves_the_iterations_and_covers_with_fewer_tiles(

@@ -20,10 +20,10 @@ import numpy as np
 
 from .errors import UserError
 from .labels import align_labels, read_labels, resolve_classes
-from .layout import CONTACT_SHEET, REPORT, output_folder
+from .layout import CONTACT_SHEET, REPORT, layer_folder
 from .objectives import Objective, unit
 from .run import ClassResult, RunSpec
-from .schedule import ORIGINAL, Schedule, parse_schedule
+from .schedule import ORIGINAL, Schedule, check_smallest, parse_schedule
 from .settings import AscentSettings, Execution, fast_preset
 
 Result = ClassResult
@@ -156,8 +156,8 @@ def visualize(
         Batching, tiling, threads and precision.
     outdir, logdir : path, optional
         Write the PNGs (as each batch finishes), ``report.json`` and the contact sheet under
-        ``outdir/<layer folder>``, and TensorBoard summaries under ``logdir``; by default no
-        file is written (see :func:`save`).
+        ``outdir/<layer folder>``, and TensorBoard summaries under ``logdir/<layer folder>``
+        (:func:`tf_cnnvis.layout.layer_folder`); by default no file is written (see :func:`save`).
     progress : bool
         Show a progress bar on standard error.
 
@@ -195,6 +195,8 @@ def visualize(
     schedule = _schedule(octaves, background_color)
     if fast:
         schedule, execution = fast_preset(schedule, execution)
+    picture = None if start is None else _start_image(start)
+    check_smallest(schedule, (loaded.tile_size,) * 2 if picture is None else picture.shape[:2])
     if seed is None:
         seed = int.from_bytes(os.urandom(4), "little")
     spec = RunSpec(
@@ -204,10 +206,11 @@ def visualize(
         ascent=ascent or AscentSettings(),
         execution=execution,
         seed=seed,
-        start=None if start is None else _start_image(start),
+        start=picture,
         labels=tuple(names) if names is not None else None,
         outdir=None if outdir is None else str(outdir),
         logdir=None if logdir is None else str(logdir),
+        folder=layer_folder(chosen.shown, imported=loaded.kind == "graphdef"),
     )
     started = time.perf_counter()
     bar = ProgressBar(schedule, max(len(units), 1), disable=not progress)
@@ -218,7 +221,7 @@ def visualize(
     if outdir is not None:
         run = {"seed": seed, "layer": chosen.name, "objective": str(objective)}
         run["total_s"] = round(time.perf_counter() - started, 1)
-        _write_summary(output_folder(Path(outdir), chosen.name), results, run)
+        _write_summary(Path(outdir) / spec.layer_folder, results, run)
     return results
 
 

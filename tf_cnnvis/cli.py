@@ -42,11 +42,22 @@ flags.DEFINE_string(
 )
 flags.DEFINE_string(
     "params_path",
-    ".",
-    "Folder holding params.py (or the file itself): octaves, background_color, classes.",
+    None,
+    "Folder holding params.py (or the file itself): octaves, background_color, classes "
+    "(default: the current folder's params.py, else the original's schedule and classes 1-5).",
 )
-flags.DEFINE_string("logdir_path", "./Log/Inception5", "Folder for TensorBoard summaries.")
-flags.DEFINE_string("outdir_path", "./Output/Inception5", "Folder for the PNG images.")
+flags.DEFINE_string(
+    "logdir_path",
+    None,
+    "Folder for TensorBoard summaries (default: ./Log/Inception5 for inception5h, else "
+    "./Log/<model name>).",
+)
+flags.DEFINE_string(
+    "outdir_path",
+    None,
+    "Folder for the PNG images (default: ./Output/Inception5 for inception5h, else "
+    "./Output/<model name>).",
+)
 flags.DEFINE_boolean(
     "use_bilateral",
     True,
@@ -81,8 +92,9 @@ flags.DEFINE_enum(
     "float32",
     ["float32", "bfloat16"],
     "Arithmetic of the network on the CPU. bfloat16 is TensorFlow's oneDNN mixed-precision "
-    "rewrite, for CPUs with AVX512-BF16 or AMX: GoogLeNet runs about 1.3x faster with the same "
-    "pictures; small networks such as MobileNet gain nothing.",
+    "rewrite, for CPUs with AVX512-BF16 or AMX: faster on large networks such as GoogLeNet, "
+    "with pictures equivalent to float32's; small ones such as MobileNet gain nothing. "
+    "Figures per CPU: docs/speed.md.",
 )
 flags.DEFINE_float(
     "input_mean",
@@ -215,7 +227,15 @@ def _check_input():
     from tf_cnnvis.errors import UserError
     from tf_cnnvis.files import check_folder
     from tf_cnnvis.runtime import check_precision
-    from tf_cnnvis.schedule import final_size, load_params, working_memory
+    from tf_cnnvis.schedule import (
+        ORIGINAL,
+        ORIGINAL_CLASSES,
+        Params,
+        check_smallest,
+        final_size,
+        load_params,
+        working_memory,
+    )
     from tf_cnnvis.start_image import read_start_image
 
     limits = (("batch_size", 1), ("tile_batch", 1), ("tile_size", 2), ("max_side", 1), ("seed", 0))
@@ -227,20 +247,38 @@ def _check_input():
         parse_shard(FLAGS.shard)
     if FLAGS.list_layers or FLAGS.list_classes is not None:
         return None, None
-    params = load_params(FLAGS.params_path)
-    check_folder(Path(FLAGS.outdir_path), "--outdir_path")
-    check_folder(Path(FLAGS.logdir_path), "--logdir_path")
+    source = FLAGS.params_path or "params.py"
+    if FLAGS.params_path is None and not Path("params.py").is_file():
+        params, source = Params(ORIGINAL, ORIGINAL_CLASSES), "the original's schedule"
+        print(
+            "no params.py here: the original's schedule and classes "
+            f"{', '.join(map(str, ORIGINAL_CLASSES))} (pass --params_path to use yours)"
+        )
+    else:
+        params = load_params(FLAGS.params_path or ".")
+    outdir, logdir = _folders()
+    check_folder(outdir, "--outdir_path")
+    check_folder(logdir, "--logdir_path")
     start = read_start_image(Path(FLAGS.input_image)) if FLAGS.input_image else None
     first = start.shape[:2] if start is not None else (FLAGS.tile_size or 224,) * 2
+    check_smallest(params.schedule, first, source)
     height, width = final_size(params.schedule, first)
     if max(height, width) > FLAGS.max_side:
         gib = working_memory(height, width, FLAGS.batch_size) / 2**30
         raise UserError(
-            f"the octaves of {FLAGS.params_path} grow the image to {height} x {width} pixels "
+            f"the octaves of {source} grow the image to {height} x {width} pixels "
             f"(roughly {gib:.1f} GiB of working memory for a batch of {FLAGS.batch_size}); "
             f"lower their scales, or pass --max_side {max(height, width)} to allow it"
         )
     return params, start
+
+
+def _folders() -> tuple[Path, Path]:
+    """The output and log folders: the flags, else the model's defaults."""
+    from tf_cnnvis.layout import default_folders
+
+    outdir, logdir = default_folders(FLAGS.model)
+    return Path(FLAGS.outdir_path or outdir), Path(FLAGS.logdir_path or logdir)
 
 
 def _input_scaling(model_file):
@@ -265,8 +303,9 @@ def run(params, start, models_dir: Path) -> int:
     from _check_input."""
     from tf_cnnvis.batching import shard
     from tf_cnnvis.download import INCEPTION5H_URL, URL_ENV, print_progress, resolve_model
+    from tf_cnnvis.errors import UserError
     from tf_cnnvis.labels import read_labels
-    from tf_cnnvis.layout import CONTACT_SHEET, REPORT, missing_classes, output_folder
+    from tf_cnnvis.layout import CONTACT_SHEET, REPORT, layer_folder, missing_classes, names_taken
     from tf_cnnvis.model_files import ModelSource, describe_model
     from tf_cnnvis.progress import ProgressBar
     from tf_cnnvis.report import finish_run, format_rows
@@ -287,17 +326,17 @@ def run(params, start, models_dir: Path) -> int:
     model = source.load()
     labels = read_labels(Path(FLAGS.labels)) if FLAGS.labels else model_file.labels
     if FLAGS.list_layers:
-        for name, shape in model.layer_shapes():
-            units = "classes" if shape.rank == 2 else "channels"
-            print(f"{name:<50} {str(shape.as_list()):<24} {shape[-1]} {units}")
-        return 0
+        return _list_layers(model)
     layer = model.layer(FLAGS.layer or model.default_layer())
-    if layer.softmax_replaced:
-        print(f"layer {layer.name} is a softmax: visualising its logits {layer.node}")
     labels = _aligned(labels, layer)
     if FLAGS.list_classes is not None:
         return _list_classes(labels, model_path)
-    spec = _run_spec(params, layer, labels, start, source)
+    if layer.softmax_replaced:
+        print(f"layer {layer.name} is a softmax: visualising its logits {layer.node}")
+    outdir, logdir = _folders()
+    folder_name = layer_folder(layer.shown, imported=model.kind == "graphdef")
+    folder = outdir / folder_name
+    spec = _run_spec(params, layer, labels, start, source, folder_name)
     run_classes = (None,) if FLAGS.deepdream else _classes(params, layer, labels)
     todo = run_classes
     if FLAGS.shard is not None:
@@ -306,9 +345,12 @@ def run(params, start, models_dir: Path) -> int:
         print(f"shard {index}/{count}: {len(todo)} of {len(run_classes)} classes")
         if not todo:
             return 0
-    folder = output_folder(Path(FLAGS.outdir_path), layer.name)
+    for name in names_taken(folder, [REPORT, CONTACT_SHEET]):
+        raise UserError(
+            f"{folder / name} is not a file (a folder?); move it away or pass another --outdir_path"
+        )
     if FLAGS.skip_existing:
-        missing = missing_classes(Path(FLAGS.outdir_path), layer.name, todo)
+        missing = missing_classes(folder, todo)
         done = [unit for unit in todo if unit not in missing]
         if done:
             shown = ", ".join("deepdream" if unit is None else str(unit) for unit in done)
@@ -332,6 +374,21 @@ def run(params, start, models_dir: Path) -> int:
     print(format_rows(rows, layer.rank))
     print(f"report: {folder / REPORT}, contact sheet: {folder / CONTACT_SHEET}")
     print(f"total time {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def _list_layers(model) -> int:
+    """Print the layers a person picks from, the default marked, and what is left out."""
+    default = model.default_layer()
+    listed = model.layer_shapes()
+    for name, shape in listed:
+        units = "classes" if shape.rank == 2 else "channels"
+        mark = "  (default)" if name == default else ""
+        print(f"{name:<50} {str(shape.as_list()):<24} {shape[-1]} {units}{mark}")
+    hidden = len(model.layer_shapes(made_up=True)) - len(listed)
+    if hidden:
+        print(f"({hidden} ops with names TensorFlow made up, such as Conv2D_1, are not listed; "
+              "--layer takes them too)")  # fmt: skip
     return 0
 
 
@@ -366,14 +423,14 @@ def _classes(params, layer, labels) -> tuple[int, ...]:
     for unit in params.classes:
         if unit >= layer.units:
             raise UserError(
-                f"{params_file(FLAGS.params_path)}: class {unit} is out of range for layer "
+                f"{params_file(FLAGS.params_path or '.')}: class {unit} is out of range for layer "
                 f"'{layer.name}', which has units 0..{layer.units - 1}; fix 'classes' in "
                 "params.py or pass --classes"
             )
     return params.classes
 
 
-def _run_spec(params, layer, labels, start, source):
+def _run_spec(params, layer, labels, start, source, folder_name):
     """The run as the flags and params.py describe it."""
     from tf_cnnvis.filters import Bilateral, Clip, TVBregman
     from tf_cnnvis.objectives import deepdream, unit
@@ -407,9 +464,10 @@ def _run_spec(params, layer, labels, start, source):
         seed=seed,
         start=start,
         labels=tuple(labels) if labels is not None else None,
-        outdir=str(Path(FLAGS.outdir_path).resolve()),
-        logdir=str(Path(FLAGS.logdir_path).resolve()),
+        outdir=str(_folders()[0].resolve()),
+        logdir=str(_folders()[1].resolve()),
         model=source,
+        folder=folder_name,
     )
 
 
@@ -436,6 +494,8 @@ def _run_record(model_path, kind, model, layer, spec, classes) -> dict:
     import PIL
     import skimage
     import tensorflow
+
+    from tf_cnnvis.cpu import cpu_model, usable_cpus
 
     return {
         "command": [Path(sys.argv[0]).name, *sys.argv[1:]],
@@ -465,6 +525,8 @@ def _run_record(model_path, kind, model, layer, spec, classes) -> dict:
             "scikit-image": skimage.__version__,
             "pillow": PIL.__version__,
             "platform": platform.platform(),
+            "cpu": cpu_model(),
+            "cpus": usable_cpus(),
         },
     }
 
@@ -482,7 +544,16 @@ def main(argv: list[str] | None = None, models_dir: Path = Path("models")) -> in
 
     ``models_dir`` is where models are looked up when ``--models_dir`` is not given.
     """
-    argv = sys.argv if argv is None else argv
+    try:
+        return _main(sys.argv if argv is None else argv, models_dir)
+    except BrokenPipeError:
+        # Whoever read the output went away (| head): stop quietly, and keep Python's own
+        # flush at exit from failing on the same pipe.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _main(argv: list[str], models_dir: Path) -> int:
     if HELP_FLAGS & set(argv[1:]):
         print(__doc__)
         print(FLAGS.module_help(sys.modules[__name__]))

@@ -12,6 +12,7 @@ import http.client
 import shutil
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 import zipfile
@@ -21,14 +22,19 @@ from typing import IO
 
 from .errors import FaultError, UserError
 from .files import atomic_write
+from .layout import INCEPTION5H
 
 INCEPTION5H_URL = "https://storage.googleapis.com/download.tensorflow.org/models/inception5h.zip"
 INCEPTION5H_SIZE = 49_937_555
 INCEPTION5H_SHA256 = "d13569f6a98159de37e92e9c8ec4dae8f674fbf475f69fe6199b514f756d4364"
-GRAPH_FILE = "tensorflow_inception_graph.pb"
+GRAPH_FILE = INCEPTION5H
 LABELS_FILE = "imagenet_comp_graph_label_strings.txt"
 URL_ENV = "TF_CNNVIS_INCEPTION5H_URL"
 CHUNK = 1 << 20
+# The whole download's time limit: the published 50 MB at 85 kB/s. A server that stops sending
+# is given up after STALL_S seconds of silence.
+DEADLINE_S = 600.0
+STALL_S = 60.0
 
 
 def resolve_model(
@@ -71,22 +77,33 @@ def fetch_inception5h(
     sha256: str = INCEPTION5H_SHA256,
     size: int | None = INCEPTION5H_SIZE,
     progress: Callable[[int, int], None] | None = None,
+    deadline_s: float = DEADLINE_S,
 ) -> Path:
     """Download and verify inception5h's zip, then extract the graph and its labels.
 
+    A server that announces or sends more than ``size`` bytes is refused at once, and one that
+    takes longer than ``deadline_s`` seconds in all is given up.
+
     Returns the path of the extracted graph. Raises :class:`FaultError` with one line saying what
-    failed, the URL, and where to put the file by hand.
+    failed, the URL, and where to put the files by hand.
     """
     manual = (
-        f"download {url} by hand and unzip {GRAPH_FILE} into {models_dir}/, "
+        f"download {url} by hand and unzip {GRAPH_FILE} and {LABELS_FILE} into {models_dir}/, "
         "or pass `model` path/to/graph.pb"
     )
     try:
         models_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise FaultError(f"cannot create {models_dir} ({exc.strerror or exc}); {manual}") from None
-    with tempfile.TemporaryFile(dir=models_dir, prefix=".inception5h-", suffix=".zip") as archive:
-        digest = _download(url, archive, size, progress, manual)
+    try:
+        archive = tempfile.TemporaryFile(dir=models_dir, prefix=".inception5h-", suffix=".zip")
+    except OSError as exc:
+        raise FaultError(
+            f"cannot write into {models_dir} ({exc.strerror or exc}); choose a writable "
+            f"`models_dir`, or {manual}"
+        ) from None
+    with archive:
+        digest = _download(url, archive, size, progress, manual, deadline_s, models_dir)
         if digest != sha256:
             raise FaultError(
                 f"the file from {url} has SHA-256 {digest}, not the published {sha256}; "
@@ -102,20 +119,44 @@ def _download(
     size: int | None,
     progress: Callable[[int, int], None] | None,
     manual: str,
+    deadline_s: float = DEADLINE_S,
+    folder: Path | None = None,
 ) -> str:
+    """Stream ``url`` into ``sink`` (a file in ``folder``), bounded in size and time; return
+    its SHA-256."""
     digest = hashlib.sha256()
     done = 0
+    started = time.monotonic()
+    too_big = f"the file from {url} is larger than the published {size} bytes and was discarded"
     try:
-        with urllib.request.urlopen(url, timeout=60) as response:
+        with urllib.request.urlopen(url, timeout=STALL_S) as response:
             announced = int(response.headers.get("Content-Length") or 0)
-            while chunk := response.read(CHUNK):
-                sink.write(chunk)
-                digest.update(chunk)
+            if size is not None and announced > size:
+                raise FaultError(f"{too_big} ({announced} bytes announced); {manual}")
+            if progress:
+                progress(0, announced or size or 0)
+            # read1: whatever has arrived, so that a slow server cannot hold one read for long.
+            while chunk := response.read1(CHUNK):
                 done += len(chunk)
+                if size is not None and done > size:
+                    raise FaultError(f"{too_big}; {manual}")
+                if time.monotonic() - started > deadline_s:
+                    raise FaultError(
+                        f"the download from {url} took more than {deadline_s:.0f} s "
+                        f"({done} of {announced or size} bytes) and was discarded; {manual}"
+                    )
+                try:
+                    sink.write(chunk)
+                except OSError as exc:
+                    raise FaultError(
+                        f"cannot write the download into {folder} ({exc.strerror or exc}); "
+                        f"free some space or choose another `models_dir`, or {manual}"
+                    ) from None
+                digest.update(chunk)
                 if progress:
                     progress(done, announced or size or 0)
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", None) or exc
+        reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc
         raise FaultError(f"could not download {url} ({reason}); {manual}") from None
     if announced and done != announced:
         raise FaultError(

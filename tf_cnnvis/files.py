@@ -51,6 +51,24 @@ def atomic_write(path: Path) -> Iterator[IO[bytes]]:
         raise
 
 
+# Temporary files of a write older than this are a killed run's (a write takes a second).
+STALE_S = 600.0
+
+
+def remove_stale_temporaries(folder: Path, now: float) -> list[Path]:
+    """Remove the temporary files that killed runs left in ``folder`` (older than ``STALE_S``
+    seconds at ``now``, ``time.time()``); return them."""
+    removed = []
+    for temporary in Path(folder).glob(".*-*.tmp"):  # atomic_write's names
+        try:
+            if now - temporary.stat().st_mtime > STALE_S:
+                temporary.unlink()
+                removed.append(temporary)
+        except OSError:
+            continue  # another run's, just renamed or removed
+    return removed
+
+
 def _cannot_write(path: Path, exc: OSError) -> FaultError:
     return FaultError(
         f"cannot write {path} ({exc.strerror or exc}); nothing partial was left there: free "

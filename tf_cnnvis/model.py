@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,9 @@ from .lrn_rewrite import lrn_as_convolution
 
 IMAGES_SPEC = tf.TensorSpec([None, None, None, 3], tf.float32)
 SOURCES = ("Const", "Placeholder")  # nodes that hold data rather than compute a layer
+# Names TensorFlow gives ops that their builder did not name, besides the op type's own.
+_MADE_UP = {"add", "sub", "mul", "depthwise", "biasadd", "mean", "pad", "concat", "reshape",
+            "avgpool2d", "maxpool2d"}  # fmt: skip
 # Ops whose output height and width depend on a window, a stride and a padding.
 _WINDOW_OPS = {"Conv2D", "DepthwiseConv2dNative", "MaxPool", "AvgPool"}
 
@@ -96,6 +100,9 @@ class Layer:
         The graph node that is maximised.
     softmax_replaced : bool
         True when ``name`` is a softmax and its input logits (``node``) are visualised instead.
+    shown : str
+        What is visualised, as the model lists it: ``name``, or for a softmax of a graph, its
+        logits' node (a Keras layer keeps its own name). Output folders are named after it.
     """
 
     name: str
@@ -105,6 +112,7 @@ class Layer:
     runs_on: Callable[[int, int], bool] = field(repr=False)
     node: str = ""
     softmax_replaced: bool = False
+    shown: str = ""
 
 
 class FrozenGraphModel:
@@ -133,6 +141,9 @@ class FrozenGraphModel:
         Run local response normalisations as band convolutions (the same function, about half
         the time on a CPU; :func:`tf_cnnvis.lrn_rewrite.lrn_as_convolution`) instead of
         TensorFlow's LRN kernels.
+    kind : str
+        The file format it came from ("graphdef", "savedmodel", "keras", "tflite"); only a
+        frozen graph's layers are named with the ``import/`` prefix in output folders.
     """
 
     def __init__(
@@ -144,7 +155,9 @@ class FrozenGraphModel:
         aliases: dict[str, str] | None = None,
         list_nodes: bool = True,
         fast_lrn: bool = True,
+        kind: str = "graphdef",
     ) -> None:
+        self.kind = kind
         self.graph_def = graph_def
         self.input_name = input_name
         self.scaling = scaling
@@ -177,9 +190,13 @@ class FrozenGraphModel:
             name=IMPORT_PREFIX.rstrip("/"),
         )
 
-    def layer_shapes(self) -> list[tuple[str, tf.TensorShape]]:
+    def layer_shapes(self, made_up: bool = False) -> list[tuple[str, tf.TensorShape]]:
         """Every node whose first output is a float 2-D or 4-D tensor, with that output's shape
-        (batch, height and width unknown), in graph order, after the aliases."""
+        (batch, height and width unknown), in graph order, after the aliases.
+
+        Nodes whose names TensorFlow made up from their op (``Conv2D_1``, ``add_4``: the ops
+        between a TFLite model's named tensors) are left out unless ``made_up``; they can still
+        be named."""
         tapped = [(alias, self._tensor(node)) for alias, node in self.aliases.items()]
         layers = [
             (alias, t.shape)
@@ -194,8 +211,11 @@ class FrozenGraphModel:
             if op.name[len(IMPORT_PREFIX) :] in self._added:
                 continue
             out = op.outputs[0]
-            if out.dtype == tf.float32 and out.shape.rank in (2, 4) and op.type not in SOURCES:
-                layers.append((canonical_layer_name(op.name), out.shape))
+            if out.dtype != tf.float32 or out.shape.rank not in (2, 4) or op.type in SOURCES:
+                continue
+            name = canonical_layer_name(op.name)
+            if made_up or not _made_up_name(name, op.type):
+                layers.append((name, out.shape))
         return layers
 
     def layer_names(self) -> list[str]:
@@ -236,13 +256,18 @@ class FrozenGraphModel:
         name = canonical_layer_name(name)
         node = self.aliases.get(name, name)
         if node not in self._nodes or node == self.input_name:
-            close = difflib.get_close_matches(name, self.layer_names(), n=3, cutoff=0.5)
+            close = _similar(name, self.layer_names())
             hint = f"did you mean {', '.join(close)}?" if close else "list them with `list_layers`"
             raise UserError(f"the model has no layer '{name}'; {hint}")
         logits = self._logits_of(node) if softmax_to_logits else None
         tensor = self._tensor(logits or node)
         node = tensor.op.name[len(IMPORT_PREFIX) :]
         rank = tensor.shape.rank
+        if not tensor.dtype.is_floating:
+            raise UserError(
+                f"layer '{name}' holds {tensor.dtype.name} values, which have no gradient; "
+                "pick a float `layer`"
+            )
         if rank not in (2, 4) or tensor.shape[-1] is None:
             raise UserError(
                 f"layer '{name}' has shape {tensor.shape}; only [batch, units] logits and "
@@ -258,13 +283,31 @@ class FrozenGraphModel:
                 return False
             return sizes.runs_on(height, width)
 
-        return Layer(name, rank, int(tensor.shape[-1]), pruned, runs_on, node, bool(logits))
+        listed = self.list_nodes or node in self.aliases.values()
+        shown = node if logits and listed else name
+        return Layer(name, rank, int(tensor.shape[-1]), pruned, runs_on, node, bool(logits), shown)
 
     def activations(self, layers: list[Layer]) -> Callable[[tf.Tensor], list[tf.Tensor]]:
         """One function of 0-255 images [n, h, w, 3] giving every layer's activations from one
         pass through the network."""
         tensors = [self._tensor(layer.node) for layer in layers]
         return self._wrapped.prune(self._wrapped.inputs[0], tensors)
+
+
+def _made_up_name(name: str, op: str) -> bool:
+    """Whether TensorFlow made ``name`` up from the op (its type or builder, and a counter); a
+    name in a scope (``head0_bottleneck/reshape``) was given by someone."""
+    if "/" in name:
+        return False
+    base = re.sub(r"_\d+$", "", name).lower()
+    op = op.lower()
+    return base in {op, op.removesuffix("v2"), op.removesuffix("native"), *_MADE_UP}
+
+
+def _similar(name: str, names: list[str], count: int = 3) -> list[str]:
+    """Listed names that hold ``name`` (case-insensitively), else the closest ones."""
+    holding = [n for n in names if name.lower() in n.lower()]
+    return holding[:count] or difflib.get_close_matches(name, names, n=count, cutoff=0.5)
 
 
 class _SpatialSizes:

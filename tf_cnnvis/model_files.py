@@ -160,7 +160,9 @@ def load_model(path: Path, scaling: InputScaling, tile_size: int | None = None) 
         list_nodes = False  # Keras layer names say all; the nodes inside them are noise
     else:
         graph_def, input_name, aliases = _freeze_saved_model(path)
-    return FrozenGraphModel(graph_def, input_name, scaling, tile_size, aliases, list_nodes)
+    return FrozenGraphModel(
+        graph_def, input_name, scaling, tile_size, aliases, list_nodes, kind=kind
+    )
 
 
 def _freeze(function) -> tuple[tf.compat.v1.GraphDef, str, list[str]]:
@@ -192,7 +194,9 @@ def from_keras(
 ) -> FrozenGraphModel:
     """Freeze a loaded ``keras.Model`` of RGB images, every layer tapped by its Keras name."""
     graph_def, input_name, aliases, size = _freeze_keras_model(model, name)
-    return FrozenGraphModel(graph_def, input_name, scaling, tile_size or size, aliases, False)
+    return FrozenGraphModel(
+        graph_def, input_name, scaling, tile_size or size, aliases, False, kind="keras"
+    )
 
 
 def _freeze_keras(path: Path) -> tuple[tf.compat.v1.GraphDef, str, dict[str, str], int | None]:

@@ -168,6 +168,35 @@ class BoundObjective:
         """Whether a tile of that size reaches every layer the objective reads."""
         return all(layer.runs_on(height, width) for layer in self.layers)
 
+    def check_tile(self, tile: int, suggested: int | None = None) -> None:
+        """One gradient of the objective on a noise tile of side ``tile``: a one-line error if
+        the network cannot run on such tiles, or if no gradient reaches the input (a constant
+        layer), instead of an untouched picture or a long traceback later."""
+        import tensorflow as tf
+
+        fix = f"give `tile_size` {suggested}" if suggested else "give another `tile_size`"
+        if not self.runs_on(tile, tile):
+            raise UserError(
+                f"layer '{self.layer.name}' cannot be computed from {tile}-pixel tiles (the "
+                f"network's windows need larger ones); {fix}"
+            )
+        tiles = tf.random.stateless_uniform([1, tile, tile, 3], (0, 0), maxval=255.0)
+        try:
+            with tf.GradientTape() as tape:
+                tape.watch(tiles)
+                value = tf.reduce_sum(self(tiles, tf.zeros([1], tf.int32)))
+            grad = tape.gradient(value, tiles)
+        except (tf.errors.OpError, ValueError) as exc:
+            reason = (getattr(exc, "message", None) or str(exc)).strip().splitlines()[0]
+            raise UserError(
+                f"the model cannot run on {tile}-pixel tiles ({reason[:200]}); {fix}"
+            ) from None
+        if grad is None:
+            raise UserError(
+                f"{self.objective} of layer '{self.layer.name}' does not depend on the input "
+                "image (no gradient reaches it); pick another `layer`"
+            )
+
     def check_classes(self, classes) -> None:
         """A one-line error for a class that a term reading each image's class cannot take."""
         for layer in self._class_layers():

@@ -33,7 +33,7 @@ def render_job(spec: RunSpec, batch: tuple[int, ...], since: float = 0.0) -> lis
         raise UserError("a Ray task needs a spec with a `model` source and an `outdir`")
     if spec.model not in _MODELS:
         _MODELS[spec.model] = spec.model.load()
-    todo = missing_classes(Path(spec.outdir), spec.layer, batch, since)
+    todo = missing_classes(Path(spec.outdir) / spec.layer_folder, batch, since)
     if not todo:
         return []
     results = execute(_MODELS[spec.model], spec, todo, log=lambda line: None)

@@ -14,9 +14,9 @@ import numpy as np
 
 from .ascent import TiledAscent
 from .batching import batch_rng, batches, passes
-from .errors import FaultError
-from .files import prepare_folder
-from .layout import DREAM, image_name, output_folder
+from .errors import FaultError, UserError
+from .files import prepare_folder, remove_stale_temporaries
+from .layout import DREAM, image_name, layer_folder, names_taken
 from .model import FrozenGraphModel
 from .model_files import ModelSource
 from .objectives import Objective, bind, unit
@@ -51,9 +51,13 @@ class RunSpec:
     labels : tuple of str, optional
         Class names, for the ratings.
     outdir, logdir : str, optional
-        Where PNGs and TensorBoard summaries go; None writes none.
+        Where PNGs and TensorBoard summaries go, each in a folder named ``folder`` inside;
+        None writes none.
     model : ModelSource, optional
         How another process loads the model (a Ray worker); not needed in this one.
+    folder : str, optional
+        The layer's folder name (:func:`tf_cnnvis.layout.layer_folder`); by default that of
+        ``layer`` with the ``import_`` prefix of a frozen graph.
     """
 
     layer: str
@@ -67,6 +71,11 @@ class RunSpec:
     outdir: str | None = None
     logdir: str | None = None
     model: ModelSource | None = None
+    folder: str = ""
+
+    @property
+    def layer_folder(self) -> str:
+        return self.folder or layer_folder(self.layer)
 
 
 @dataclass(frozen=True)
@@ -116,7 +125,7 @@ def render(
     observers: Sequence[Observer] = (),
     log: Callable[[str], None] = print,
 ) -> Iterator[list[ClassResult]]:
-    """Render ``classes`` as ``spec`` says, yielding each batch's results as it finishes.
+    """Render ``classes`` as ``spec`` says: an iterator of each batch's results as it finishes.
 
     An objective that reads no class (DeepDream) gets one picture, whatever ``classes`` holds.
     Writes no file. Batches are cut and seeded as :mod:`tf_cnnvis.batching` says, so a class
@@ -125,9 +134,10 @@ def render(
     Raises
     ------
     UserError
-        For a class the layer does not have.
+        At once, for a layer, class or tile size the model cannot take.
     FaultError
-        When the gradient becomes NaN or infinite (no result is yielded for that batch).
+        While iterating, when the gradient becomes NaN or infinite (no result is yielded for
+        that batch).
     """
     layer = model.layer(spec.layer)
     bound = bind(spec.objective, model, layer)
@@ -136,6 +146,11 @@ def render(
         items: tuple[int | None, ...] = tuple(classes)
     else:
         items = (None,)
+    bound.check_tile(model.tile_size, (model.input_size or (None,))[0])
+    return _rendered_batches(model, spec, layer, bound, items, observers, log)
+
+
+def _rendered_batches(model, spec, layer, bound, items, observers, log):
     ascent = TiledAscent(bound, model.tile_size, spec.ascent, spec.execution)
     labels = list(spec.labels) if spec.labels is not None else None
     for group in passes(batches(items, spec.execution.batch_size)):
@@ -201,30 +216,48 @@ def execute(
     list of ClassResult
         In the order of ``classes`` (one DeepDream result for an objective that reads none).
     """
+    if not classes and spec.objective.uses_classes:
+        return []  # nothing to render: no folder, no events file
     summary = None
+    # render checks everything before any folder is made; its batches start on the first
+    # iteration, by when the TensorBoard observer below is in the list it was given.
+    observers = list(observers)
+    batches_done = render(model, spec, classes, observers, log)
     if spec.outdir is not None:
-        prepare_folder(output_folder(Path(spec.outdir), spec.layer), "`outdir`")
+        folder = Path(spec.outdir) / spec.layer_folder
+        prepare_folder(folder, "`outdir`")
+        remove_stale_temporaries(folder, time.time())
+        names = [image_name(unit, spec.objective) for unit in classes or (None,)]
+        for name in names_taken(folder, names):
+            raise UserError(
+                f"{folder / name} is not a file (a folder?), and a picture is to be written "
+                "there; move it away or choose another `outdir`"
+            )
     if spec.logdir is not None:
-        summary = SummaryLog(Path(spec.logdir), spec.layer)
+        summary = SummaryLog(Path(spec.logdir) / spec.layer_folder)
         prepare_folder(summary.path, "`logdir`")
-        observers = [_TensorBoard(summary), *observers]
+        observers.insert(0, _TensorBoard(summary))
     started = time.perf_counter()
     results: list[ClassResult] = []
     try:
-        for number, batch in enumerate(render(model, spec, classes, observers, log)):
+        for number, batch in enumerate(batches_done):
             if spec.outdir is not None:
-                batch = [_written(result, Path(spec.outdir), spec.layer) for result in batch]
+                folder = Path(spec.outdir) / spec.layer_folder
+                batch = [_written(result, folder) for result in batch]
             if summary is not None:
                 summary.images(np.stack([result.image for result in batch]), step=number)
             results.extend(batch)
-    finally:
+    except BaseException:
         if summary is not None:
-            summary.close()
+            summary.close(check=False)  # the error on its way says what happened
+        raise
+    if summary is not None:
+        summary.close()
     log(f"layer {spec.layer} took {time.perf_counter() - started:.1f} s")
     return results
 
 
-def _written(result: ClassResult, outdir: Path, layer: str) -> ClassResult:
-    path = output_folder(outdir, layer) / result.file
+def _written(result: ClassResult, folder: Path) -> ClassResult:
+    path = folder / result.file
     write_png(path, result.image)
     return replace(result, path=path)

@@ -4,16 +4,19 @@ validated once. The original's schedule ships here as :data:`ORIGINAL`."""
 from __future__ import annotations
 
 import difflib
-import importlib.util
 import math
 import numbers
 import traceback
+import types
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .errors import UserError
 
 OCTAVE_KEYS = ("scale", "iter_n", "start_sigma", "end_sigma")
+MAX_ITER_N = 1_000_000  # steps of one octave: weeks of work, and what a mistyped number is not
+MIN_SIDE = 8  # pixels: below this no network sees anything, and the filters fail
+SIDE_CAP = 2**31  # sizes a huge scale gives are capped here, so that a check can refuse them
 PARAMS_NAMES = ("octaves", "background_color", "classes")
 
 
@@ -62,11 +65,13 @@ class Schedule:
         return replace(self, octaves=octaves)
 
 
-# The original's defaults: four octaves of scale 1.4 (224 -> 313 -> 438 -> 613 -> 858 pixels).
+# The original's defaults: four octaves of scale 1.4 (224 -> 313 -> 438 -> 613 -> 858 pixels),
+# and its classes (the shipped params.py says the same; a test holds them together).
 ORIGINAL = Schedule(
     tuple(Octave(1.4, iter_n, 0.44, 0.304) for iter_n in (190, 150, 150, 10)),
     (10.0, 90.0, 140.0),
 )
+ORIGINAL_CLASSES = (1, 2, 3, 4, 5)
 
 
 @dataclass(frozen=True)
@@ -98,15 +103,31 @@ def octave_size(size: tuple[int, int], scale: float) -> tuple[int, int]:
     >>> octave_size((224, 224), 1.4)
     (313, 313)
     """
-    return max(1, int(size[0] * scale)), max(1, int(size[1] * scale))
+    return tuple(max(1, int(min(side * scale, SIDE_CAP))) for side in size)  # type: ignore[return-value]
+
+
+def octave_sizes(schedule: Schedule, start: tuple[int, int]) -> list[tuple[int, int]]:
+    """Height and width of the image in each octave, from a ``start`` size."""
+    sizes, size = [], start
+    for octave in schedule.octaves:
+        size = octave_size(size, octave.scale)
+        sizes.append(size)
+    return sizes
 
 
 def final_size(schedule: Schedule, start: tuple[int, int]) -> tuple[int, int]:
     """Height and width of the image after all octaves, from a ``start`` size."""
-    size = start
-    for octave in schedule.octaves:
-        size = octave_size(size, octave.scale)
-    return size
+    return octave_sizes(schedule, start)[-1]
+
+
+def check_smallest(schedule: Schedule, start: tuple[int, int], where: str = "`octaves`") -> None:
+    """A one-line error if an octave shrinks the image below ``MIN_SIDE`` pixels."""
+    for index, (height, width) in enumerate(octave_sizes(schedule, start)):
+        if min(height, width) < MIN_SIDE:
+            raise UserError(
+                f"{where}: octave {index} shrinks the image to {height} x {width} pixels, below "
+                f"the {MIN_SIDE} a network needs; raise its scale or start from a larger image"
+            )
 
 
 def working_memory(height: int, width: int, batch: int) -> int:
@@ -135,16 +156,23 @@ def load_params(path: str | Path) -> Params:
         raise UserError(
             f"no params file at {file}; point `params_path` at the folder that holds params.py"
         )
-    spec = importlib.util.spec_from_file_location("tf_cnnvis_user_params", file)
-    module = importlib.util.module_from_spec(spec)
     try:
-        spec.loader.exec_module(module)
+        source = file.read_bytes()
+    except OSError as exc:
+        raise UserError(
+            f"cannot read params file {file} ({exc.strerror or exc}); check `params_path`"
+        ) from None
+    module = types.ModuleType("tf_cnnvis_user_params")
+    module.__file__ = str(file)
+    try:
+        exec(compile(source, str(file), "exec"), vars(module))
     except SyntaxError as exc:
         raise UserError(
             f"{file} line {exc.lineno}: syntax error: {exc.msg}; fix the file"
         ) from None
-    except Exception as exc:  # the user's own code: any error it raises is theirs to fix
-        line = traceback.extract_tb(exc.__traceback__)[-1].lineno
+    except (Exception, SystemExit) as exc:  # the user's own code: what it raises is theirs
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(file)]
+        line = frames[-1].lineno if frames else "?"
         raise UserError(f"{file} line {line}: {type(exc).__name__}: {exc}; fix the file") from None
     return parse_params(vars(module), str(file))
 
@@ -188,8 +216,8 @@ def _parse_octave(where: str, index: int, octave: object) -> Octave:
         if key not in octave:
             raise UserError(f"{where} is missing key '{key}'")
     iter_n = _integer(where, "iter_n", octave["iter_n"])
-    if iter_n < 0:
-        raise UserError(f"{where}: 'iter_n' must be >= 0, got {iter_n}")
+    if not 0 <= iter_n <= MAX_ITER_N:
+        raise UserError(f"{where}: 'iter_n' must be 0 to {MAX_ITER_N:,}, got {iter_n}")
     return Octave(
         scale=_number(where, "scale", octave["scale"], positive=True),
         iter_n=iter_n,

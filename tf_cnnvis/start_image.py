@@ -21,6 +21,8 @@ def read_start_image(path: Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     of more than ``max_pixels`` pixels (a decompression bomb), is a one-line :class:`UserError`.
     """
     path = Path(path)
+    if path.is_dir():
+        raise UserError(f"input image {path} is a folder; give a picture file as `input_image`")
     if not path.is_file():
         raise UserError(f"input image {path} not found; check `input_image`")
     previous = Image.MAX_IMAGE_PIXELS

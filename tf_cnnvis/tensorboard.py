@@ -2,45 +2,89 @@
 
 from __future__ import annotations
 
+import contextlib
+import uuid
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
-from .layout import output_folder
+from .errors import FaultError
 from .pictures import to_uint8
 
 SUMMARY_NAME = "One_By_One_DeepDream"
 
 
 class SummaryLog:
-    """TensorBoard event file of a layer's run, ``<logdir>/<layer folder>``: the original's
+    """TensorBoard event file of a run in ``folder`` (``<logdir>/<layer folder>``): the original's
     image summary of each batch, plus each class's objective per iteration and its image at the
-    end of every octave."""
+    end of every octave.
 
-    def __init__(self, logdir: Path, layer: str) -> None:
-        self.path = output_folder(logdir, layer)
-        self._writer = tf.summary.create_file_writer(str(self.path))
+    TensorBoard's writer does not report a failed write (a full disk leaves a truncated file):
+    :meth:`close` reads the file back and removes it, raising :class:`FaultError`, if it is not
+    whole. Its name ends in a suffix of its own, so that runs sharing a folder never mix files.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.path = Path(folder)
+        self._suffix = f".{uuid.uuid4().hex[:12]}.v2"
+        self._writer = tf.summary.create_file_writer(str(self.path), filename_suffix=self._suffix)
 
     def images(self, batch: np.ndarray, step: int) -> None:
         """Log a uint8 batch [n, h, w, 3] as the image summary ``One_By_One_DeepDream``."""
-        with self._writer.as_default():
+        with self._checked(), self._writer.as_default():
             tf.summary.image(SUMMARY_NAME, batch, step=step, max_outputs=len(batch))
-        self._writer.flush()
+            self._writer.flush()
 
     def objectives(self, units: tuple[int, ...], values: np.ndarray, first_step: int) -> None:
         """Log ``values`` [steps, len(units)] as scalars ``objective/class_<unit>``."""
-        with self._writer.as_default():
+        with self._checked(), self._writer.as_default():
             for k, unit in enumerate(units):
                 for i, value in enumerate(values[:, k]):
                     tf.summary.scalar(f"objective/class_{unit}", value, step=first_step + i)
 
     def octave_images(self, units: tuple[int, ...], images: np.ndarray, octave: int) -> None:
         """Log each class's image (float, 0-255 scale) at the end of an octave, step = octave."""
-        with self._writer.as_default():
+        with self._checked(), self._writer.as_default():
             for unit, image in zip(units, images, strict=True):
                 tf.summary.image(f"octave/class_{unit}", to_uint8(image)[None], step=octave)
-        self._writer.flush()
+            self._writer.flush()
 
-    def close(self) -> None:
-        self._writer.close()
+    @contextlib.contextmanager
+    def _checked(self):
+        """Writes that TensorBoard's writer reports failing (a flush on a full disk) end the
+        run like one that it does not report (see :meth:`close`)."""
+        try:
+            yield
+        except tf.errors.OpError as exc:
+            self._remove()
+            raise self._fault(exc.message) from None
+
+    def files(self) -> list[Path]:
+        """The events files this log wrote."""
+        return sorted(self.path.glob(f"events.out.tfevents.*{self._suffix}"))
+
+    def close(self, check: bool = True) -> None:
+        """Close the file; with ``check``, make sure it reads back whole (see the class).
+        Without, as when another error is on its way, a file that fails is only removed."""
+        try:
+            self._writer.close()
+            if check:
+                for events in self.files():
+                    for _ in tf.compat.v1.train.summary_iterator(str(events)):
+                        pass
+        except (tf.errors.OpError, OSError) as exc:
+            self._remove()
+            if check:
+                raise self._fault(getattr(exc, "message", None) or str(exc)) from None
+
+    def _remove(self) -> None:
+        for events in self.files():
+            events.unlink(missing_ok=True)
+
+    def _fault(self, reason: str) -> FaultError:
+        return FaultError(
+            f"cannot write TensorBoard summaries to {self.path} ({reason.splitlines()[0]}; is "
+            "the disk full?); the broken events file was removed and the PNGs are complete: free "
+            "some space or choose another `logdir`, then run again with `skip_existing`"
+        )

@@ -58,7 +58,7 @@ def graph_def_from_tflite(path: Path, input_name: str = "input") -> tf.compat.v1
     UserError
         For a quantized model or an operator that is not rebuilt.
     """
-    model = schema.ModelT.InitFromPackedBuf(Path(path).read_bytes(), 0)
+    model = read_tflite(path)
     graph = model.subgraphs[0]
     tensors = graph.tensors
     used = {input_name}
@@ -83,11 +83,6 @@ def graph_def_from_tflite(path: Path, input_name: str = "input") -> tf.compat.v1
     tf_graph = tf.Graph()
     with tf_graph.as_default():
         (first,) = graph.inputs
-        if tensors[first].type != schema.TensorType.FLOAT32:
-            raise UserError(
-                f"{path} is a quantized TFLite model (its input is not float32); "
-                "only float models can be visualised, export a float32 one"
-            )
         values[first] = tf.compat.v1.placeholder(tf.float32, [None, None, None, 3], name=input_name)
         for op in graph.operators:
             code = model.operatorCodes[op.opcodeIndex]
@@ -105,9 +100,29 @@ def graph_def_from_tflite(path: Path, input_name: str = "input") -> tf.compat.v1
     return tf_graph.as_graph_def()
 
 
+def read_tflite(path: Path) -> schema.ModelT:
+    """Parse a ``.tflite`` file, with a one-line :class:`UserError` for one that is not a whole
+    TFLite model (a half-finished download is the common case) or holds no graph."""
+    try:
+        model = schema.ModelT.InitFromPackedBuf(Path(path).read_bytes(), 0)
+        graph = model.subgraphs[0]
+        first = graph.tensors[graph.inputs[0]]
+    except Exception as exc:  # flatbuffers raises what the bytes make it: struct, index, ...
+        raise UserError(
+            f"model file {path} is not a readable TFLite model ({type(exc).__name__}: truncated "
+            "or not a .tflite file); download it again or check `model`"
+        ) from None
+    if first.type != schema.TensorType.FLOAT32:
+        raise UserError(
+            f"{path} is a quantized TFLite model (its input is not float32); "
+            "only float models can be visualised, export a float32 one"
+        )
+    return model
+
+
 def tflite_input_size(path: Path) -> tuple[int, int] | None:
     """Height and width of a TFLite model's image input, when it has fixed ones."""
-    model = schema.ModelT.InitFromPackedBuf(Path(path).read_bytes(), 0)
+    model = read_tflite(path)
     graph = model.subgraphs[0]
     shape = list(graph.tensors[graph.inputs[0]].shape)
     return (int(shape[1]), int(shape[2])) if len(shape) == 4 and min(shape[1:3]) > 0 else None
@@ -134,7 +149,7 @@ def tflite_normalization(path: Path) -> tuple[float, float] | None:
     The metadata is a flatbuffer of its own (tflite-support's metadata_schema.fbs) that
     TensorFlow ships no reader for, so the few fields needed are read by their slot numbers.
     """
-    model = schema.ModelT.InitFromPackedBuf(Path(path).read_bytes(), 0)
+    model = read_tflite(path)
     buffers = [m.buffer for m in model.metadata or [] if m.name == b"TFLITE_METADATA"]
     if not buffers:
         return None
