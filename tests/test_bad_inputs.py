@@ -197,6 +197,30 @@ def integer_layer_graph() -> None:
     tf.reduce_mean(x, [1, 2], name="softmax2_pre_activation")
 
 
+def int_input_graph() -> None:
+    x = tf.compat.v1.placeholder(tf.int32, [None, None, None, 3], name="input")
+    tf.reduce_mean(tf.cast(x, tf.float32), [1, 2], name="softmax2_pre_activation")
+
+
+def gray_input_graph() -> None:
+    x = tf.compat.v1.placeholder(tf.float32, [None, None, None, 1], name="input")
+    tf.reduce_mean(x, [1, 2], name="softmax2_pre_activation")
+
+
+def crafted(slim_graph_path, kind: str) -> bytes:
+    """The slim graph with one node more: of an op TensorFlow does not have, or fed by a node
+    that does not exist."""
+    graph_def = tf.compat.v1.GraphDef.FromString(slim_graph_path.read_bytes())
+    node = graph_def.node.add()
+    node.CopyFrom(next(n for n in graph_def.node if n.op == "Relu"))
+    node.name = f"crafted_{kind}"
+    if kind == "alien":
+        node.op = "NoSuchOpAnywhere"
+    else:
+        node.input[:] = ["no_such_node"]
+    return graph_def.SerializeToString()
+
+
 def no_input_graph() -> None:
     x = tf.compat.v1.placeholder(tf.float32, [None, None, None, 3], name="pixels")
     tf.reduce_mean(x, [1, 2], name="softmax2_pre_activation")
@@ -279,6 +303,30 @@ MODEL_CASES = {
         {},
         ["does not depend on the input image", "pick another --layer"],
     ),
+    "an integer image input": (
+        int_input_graph,
+        [],
+        {},
+        ["the model's image input 'input' is int32", "float32 RGB images"],
+    ),
+    "a one-channel image input": (
+        gray_input_graph,
+        [],
+        {},
+        ["input 'input' is float32 [None, None, None, 1]", "--model"],
+    ),
+    "an op this TensorFlow does not have": (
+        "alien",
+        [],
+        {},
+        ["cannot be imported (Op type not registered 'NoSuchOpAnywhere'", "check --model"],
+    ),
+    "a node fed by a missing node": (
+        "dangling",
+        [],
+        {},
+        ["the model's graph cannot be imported", "check --model"],
+    ),
     "an integer layer": (
         integer_layer_graph,
         ["--layer", "counts"],
@@ -298,6 +346,9 @@ def test_bad_models_layers_and_classes(tmp_path, slim_graph_path, case):
         model = graph_file(tmp_path, "graph.pb", model)
     elif model == "slim":
         model = str(slim_graph_path)
+    elif model in ("alien", "dangling"):
+        (tmp_path / f"{model}.pb").write_bytes(crafted(slim_graph_path, model))
+        model = str(tmp_path / f"{model}.pb")
     elif model in ("garbage", "truncated", "empty"):
         data = {
             "garbage": b"\xff\xfe this is not a protobuf \x00\x01" * 10,

@@ -34,6 +34,12 @@ def assert_only_complete_pngs(folder: Path, shape: tuple[int, int, int]) -> list
     return [n for n in names if n.startswith("image_")]
 
 
+def as_from_a_terminal() -> None:
+    """Give the child Ctrl-C as a terminal's foreground job has it: a test run started in the
+    background by a script inherits SIGINT ignored, and Python keeps that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize(
     ("sig", "code", "words"),
     [(signal.SIGINT, 130, "error: interrupted;"), (signal.SIGTERM, 143, "error: terminated")],
@@ -49,6 +55,7 @@ def test_a_signal_keeps_what_is_done_and_skip_existing_finishes(
          "--params_path", str(tmp_path / "p"), "--outdir_path", str(tmp_path / "out"),
          "--logdir_path", str(tmp_path / "log"), *args],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=as_from_a_terminal,
     )  # fmt: skip
     folder = tmp_path / "out" / LAYER_DIR
     deadline = time.monotonic() + 240

@@ -170,13 +170,28 @@ class FrozenGraphModel:
                 f"the model has no placeholder named '{input_name}'; "
                 "give a graph whose image input is a float32 placeholder called 'input'"
             )
-        dims = [d.size for d in _attr(placeholder, "shape").shape.dim]
+        dtype = tf.dtypes.as_dtype(_attr(placeholder, "dtype").type or tf.float32)
+        shape = _attr(placeholder, "shape").shape
+        dims = [d.size for d in shape.dim]
+        if dtype != tf.float32 or (not shape.unknown_rank and (len(dims) != 4 or dims[3] != 3)):
+            shown = "?" if shape.unknown_rank else [None if d < 0 else d for d in dims]
+            raise UserError(
+                f"the model's image input '{input_name}' is {dtype.name} {shown}; only float32 "
+                "RGB images [batch, height, width, 3] can be visualised, give such a `model`"
+            )
         self.input_size = (dims[1], dims[2]) if len(dims) == 4 and min(dims[1:3]) > 0 else None
         self.tile_size = int(tile_size or (self.input_size or (224,))[0])
-        self._run_def, self._added = (
-            lrn_as_convolution(graph_def, input_name) if fast_lrn else (graph_def, frozenset())
-        )
-        self._wrapped = tf.compat.v1.wrap_function(self._import, [IMAGES_SPEC])
+        try:
+            self._run_def, self._added = (
+                lrn_as_convolution(graph_def, input_name) if fast_lrn else (graph_def, frozenset())
+            )
+            self._wrapped = tf.compat.v1.wrap_function(self._import, [IMAGES_SPEC])
+        except (ValueError, TypeError, KeyError, tf.errors.OpError) as exc:
+            # A node that names a missing input, an op this TensorFlow does not have, ...
+            reason = (getattr(exc, "message", None) or str(exc)).strip().splitlines()[0]
+            raise UserError(
+                f"the model's graph cannot be imported ({reason[:240]}); check `model`"
+            ) from None
 
     @classmethod
     def from_file(cls, path: Path, **kwargs: float | int | str) -> FrozenGraphModel:
