@@ -107,6 +107,12 @@ def test_deepdream_on_a_photo_writes_one_picture_beside_the_others(tmp_path, sli
     (row,) = report["images"]
     assert row["file"] == "deepdream.png" and row["label"] == "deepdream" and row["unit"] is None
     assert report["objective"] == "deepdream()"
+    again = run_in(
+        tmp_path, slim_graph_path, "--input_image", str(tmp_path / "photo.png"),
+        "--layer", "mixed4a", "--deepdream", "--skip_existing",
+    )  # fmt: skip
+    assert again.returncode == 0 and "skipping 1 classes already in" in again.stdout
+    assert json.loads((folder / "report.json").read_text())["images"] == [row]
 
 
 def test_help_lists_every_flag():
@@ -180,7 +186,8 @@ def test_an_earlier_reports_row_cannot_point_out_of_its_folder(tmp_path, slim_mo
     Image.fromarray(picture).save(tmp_path / "elsewhere.png")
     crafted = {"unit": 1, "label": "x", "whole": 9.0, "best_tile": 9.0, "top_whole": [],
                "top_tile": [], "file": "../elsewhere.png", "seconds": 0}  # fmt: skip
-    (folder / "report.json").write_text(json.dumps({"images": [crafted]}))
+    broken = {"unit": 1, "file": "image_1.png"}  # keys missing: it would break the table
+    (folder / "report.json").write_text(json.dumps({"images": [crafted, broken, "x", 3]}))
     layer = slim_model.layer("softmax2_pre_activation")
     (row,) = finish_run(folder, (1,), [], {}, layer, 224)
     assert row["file"] == "image_1.png" and row["best_tile"] < 1.0  # rated again, from its PNG

@@ -3,6 +3,7 @@
 import hashlib
 import http.server
 import io
+import subprocess
 import threading
 import time
 import zipfile
@@ -211,3 +212,19 @@ def test_a_trickling_mirror_is_given_up_at_the_deadline(tmp_path, graph_bytes):
             )  # fmt: skip
     assert shown[0] == 0  # the first progress line comes at once, before any byte
     assert list((tmp_path / "models").iterdir()) == []
+
+
+def test_a_full_models_folder_is_named_and_left_clean(tmp_path, graph_bytes):
+    from tests.test_faults import small_disk
+
+    body = make_zip(graph_bytes)
+    models = tmp_path / "models"
+    if not small_disk(models, "64k"):  # the zip is about 1 MB
+        pytest.skip("this machine does not let the test mount a small tmpfs")
+    try:
+        with serve(body) as url:
+            with pytest.raises(FaultError, match=f"cannot write the download into {models} "):
+                fetch_inception5h(models, url, hashlib.sha256(body).hexdigest(), len(body))
+        assert list(models.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(models)], check=True)

@@ -358,7 +358,9 @@ def run(params, start, models_dir: Path) -> int:
         todo = missing
     bar = ProgressBar(spec.schedule, len(todo), disable=True if FLAGS.quiet else None)
     try:
-        if FLAGS.ray or FLAGS.ray_address:
+        if not todo:  # all there already (a DeepDream's objective reads no class list)
+            new_rows = []
+        elif FLAGS.ray or FLAGS.ray_address:
             new_rows = _render_on_ray(spec, todo, bar)
         else:
             from tf_cnnvis.run import execute

@@ -138,13 +138,37 @@ def _unit_text(row: dict) -> str:
     return "" if row["unit"] is None else str(row["unit"])
 
 
+# What an entry of report.json holds, and the types an earlier report's entries must have to be
+# kept (anything else is rated again from its PNG).
+ROW_TYPES = {
+    "unit": (int, type(None)),  # None: the picture of an objective that reads no class
+    "label": str,
+    "whole": (int, float),
+    "best_tile": (int, float),
+    "top_whole": list,
+    "top_tile": list,
+    "file": str,
+    "seconds": (int, float),
+}
+
+
 def read_rows(path: Path) -> list[dict]:
-    """The image entries of an earlier ``report.json``; none if it is absent or unreadable."""
+    """The well-formed image entries of an earlier ``report.json`` (see ``ROW_TYPES``); none if
+    it is absent or unreadable."""
     try:
         rows = json.loads(Path(path).read_text(encoding="utf-8")).get("images", [])
     except (OSError, ValueError, AttributeError):
         return []
-    return [row for row in rows if isinstance(row, dict) and isinstance(row.get("unit"), int)]
+    if not isinstance(rows, list):
+        return []
+    return [row for row in rows if _well_formed(row)]
+
+
+def _well_formed(row: object) -> bool:
+    return isinstance(row, dict) and all(
+        key in row and isinstance(row[key], kind) and not isinstance(row[key], bool)
+        for key, kind in ROW_TYPES.items()
+    )
 
 
 def score_row(score: Score, file: str, seconds: float) -> dict:
