@@ -223,12 +223,12 @@ def execute(
     # iteration, by when the TensorBoard observer below is in the list it was given.
     observers = list(observers)
     batches_done = render(model, spec, classes, observers, log)
-    if spec.outdir is not None:
-        folder = Path(spec.outdir) / spec.layer_folder
+    folder = None if spec.outdir is None else Path(spec.outdir) / spec.layer_folder
+    if folder is not None:
         prepare_folder(folder, "`outdir`")
         remove_stale_temporaries(folder, time.time())
-        names = [image_name(unit, spec.objective) for unit in classes or (None,)]
-        for name in names_taken(folder, names):
+        units = classes if spec.objective.uses_classes else (None,)
+        for name in names_taken(folder, [image_name(unit, spec.objective) for unit in units]):
             raise UserError(
                 f"{folder / name} is not a file (a folder?), and a picture is to be written "
                 "there; move it away or choose another `outdir`"
@@ -241,8 +241,7 @@ def execute(
     results: list[ClassResult] = []
     try:
         for number, batch in enumerate(batches_done):
-            if spec.outdir is not None:
-                folder = Path(spec.outdir) / spec.layer_folder
+            if folder is not None:
                 batch = [_written(result, folder) for result in batch]
             if summary is not None:
                 summary.images(np.stack([result.image for result in batch]), step=number)
