@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import UserError
-from .labels import align_labels, read_labels, resolve_classes
+from .labels import labels_for, read_labels, resolve_classes
 from .layout import CONTACT_SHEET, REPORT, layer_folder
 from .objectives import Objective, unit
 from .run import ClassResult, RunSpec
@@ -258,9 +258,7 @@ def _labels(labels, own: list[str] | None, layer) -> list[str] | None:
         names = read_labels(Path(labels))
     else:
         names = [str(label) for label in labels]
-    if names is None or layer.rank != 2:
-        return names
-    return align_labels(names, layer.units)
+    return labels_for(names, layer.rank, layer.units)
 
 
 def _schedule(octaves: list[dict] | None, background_color) -> Schedule:

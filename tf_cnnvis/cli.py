@@ -304,7 +304,7 @@ def run(params, start, models_dir: Path) -> int:
     from tf_cnnvis.batching import shard
     from tf_cnnvis.download import INCEPTION5H_URL, URL_ENV, print_progress, resolve_model
     from tf_cnnvis.errors import UserError
-    from tf_cnnvis.labels import read_labels
+    from tf_cnnvis.labels import labels_for, read_labels
     from tf_cnnvis.layout import CONTACT_SHEET, REPORT, layer_folder, missing_classes, names_taken
     from tf_cnnvis.model_files import ModelSource, describe_model
     from tf_cnnvis.progress import ProgressBar
@@ -328,7 +328,7 @@ def run(params, start, models_dir: Path) -> int:
     if FLAGS.list_layers:
         return _list_layers(model)
     layer = model.layer(FLAGS.layer or model.default_layer())
-    labels = _aligned(labels, layer)
+    labels = labels_for(labels, layer.rank, layer.units)
     if FLAGS.list_classes is not None:
         return _list_classes(labels, model_path)
     if layer.softmax_replaced:
@@ -336,7 +336,7 @@ def run(params, start, models_dir: Path) -> int:
     outdir, logdir = _folders()
     folder_name = layer_folder(layer.shown, imported=model.kind == "graphdef")
     folder = outdir / folder_name
-    spec = _run_spec(params, layer, labels, start, source, folder_name)
+    spec = _run_spec(params, layer, labels, start, source, (outdir, logdir), folder_name)
     run_classes = (None,) if FLAGS.deepdream else _classes(params, layer, labels)
     todo = run_classes
     if FLAGS.shard is not None:
@@ -394,15 +394,6 @@ def _list_layers(model) -> int:
     return 0
 
 
-def _aligned(labels, layer):
-    """The labels indexed like the layer's classes (None without labels or for feature maps)."""
-    from tf_cnnvis.labels import align_labels
-
-    if labels is None or layer.rank != 2:
-        return None if labels is None else labels
-    return align_labels(labels, layer.units)
-
-
 def _list_classes(labels, model_path) -> int:
     from tf_cnnvis.errors import UserError
     from tf_cnnvis.labels import matching_classes
@@ -432,7 +423,7 @@ def _classes(params, layer, labels) -> tuple[int, ...]:
     return params.classes
 
 
-def _run_spec(params, layer, labels, start, source, folder_name):
+def _run_spec(params, layer, labels, start, source, folders, folder_name):
     """The run as the flags and params.py describe it."""
     from tf_cnnvis.filters import Bilateral, Clip, TVBregman
     from tf_cnnvis.objectives import deepdream, unit
@@ -466,8 +457,8 @@ def _run_spec(params, layer, labels, start, source, folder_name):
         seed=seed,
         start=start,
         labels=tuple(labels) if labels is not None else None,
-        outdir=str(_folders()[0].resolve()),
-        logdir=str(_folders()[1].resolve()),
+        outdir=str(folders[0].resolve()),
+        logdir=str(folders[1].resolve()),
         model=source,
         folder=folder_name,
     )

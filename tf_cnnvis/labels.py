@@ -43,6 +43,14 @@ def align_labels(labels: list[str], units: int) -> list[str]:
     return (labels + [""] * units)[:units]
 
 
+def labels_for(labels: list[str] | None, rank: int, units: int) -> list[str] | None:
+    """``labels`` indexed like a layer's classes (:func:`align_labels`) when the layer is a
+    classifier's ([batch, units], ``rank`` 2); a feature map's channels keep them as they are."""
+    if labels is None or rank != 2:
+        return labels
+    return align_labels(labels, units)
+
+
 def parse_classes(spec: str, units: int, labels: list[str] | None) -> tuple[int, ...]:
     """Turn ``"1,5,goldfish,10-12"`` into class indices, each checked against ``units``.
 
