@@ -193,6 +193,14 @@ flags.DEFINE_boolean(
     "Preset for quick looks: the fewest whole tiles that cover the image instead of the "
     "original's half-overlapping grid, and half the iterations of params.py.",
 )
+flags.DEFINE_string(
+    "judge",
+    None,
+    "A second classifier that rates the pictures it did not draw (the drawing network always "
+    "scores them near 1.0): a .tflite file, quantized ones included, or any model --model "
+    "takes. Its best-tile probability of each class (matched by label) and its top 5 go into "
+    "report.json, the final table and the contact sheet.",
+)
 
 HELP_FLAGS = {"-h", "--help", "-help", "--helpshort", "--helpfull"}
 _OWN_FLAGS = set(FLAGS) - _ABSL_FLAGS
@@ -259,6 +267,8 @@ def _check_input():
     outdir, logdir = _folders()
     check_folder(outdir, "--outdir_path")
     check_folder(logdir, "--logdir_path")
+    if FLAGS.judge is not None and not Path(FLAGS.judge).exists():
+        raise UserError(f"--judge model {FLAGS.judge} does not exist; give a .tflite or model file")
     start = read_start_image(Path(FLAGS.input_image)) if FLAGS.input_image else None
     first = start.shape[:2] if start is not None else (FLAGS.tile_size or 224,) * 2
     check_smallest(params.schedule, first, source)
@@ -333,6 +343,7 @@ def run(params, start, models_dir: Path) -> int:
         return _list_classes(labels, model_path)
     if layer.softmax_replaced:
         print(f"layer {layer.name} is a softmax: visualising its logits {layer.node}")
+    judge = _judge(layer) if FLAGS.judge else None
     outdir, logdir = _folders()
     folder_name = layer_folder(layer.shown, imported=model.kind == "graphdef")
     folder = outdir / folder_name
@@ -372,11 +383,31 @@ def run(params, start, models_dir: Path) -> int:
     run_info = _run_record(model_path, model_file.kind, model, layer, spec, run_classes)
     run_info["total_s"] = round(time.perf_counter() - started, 1)
     # The report covers the whole class list: the shards that finish last add the others' rows.
-    rows = finish_run(folder, run_classes, new_rows, run_info, layer, model.tile_size, labels)
+    if judge is not None:
+        run_info["judge"] = {"model": str(judge.path), "tile_size": judge.tile_size}
+    rows = finish_run(
+        folder, run_classes, new_rows, run_info, layer, model.tile_size, labels, judge
+    )
     print(format_rows(rows, layer.rank))
     print(f"report: {folder / REPORT}, contact sheet: {folder / CONTACT_SHEET}")
     print(f"total time {time.perf_counter() - started:.1f} s")
     return 0
+
+
+def _judge(layer):
+    """The --judge network, loaded before any rendering so that a bad file costs no work."""
+    from tf_cnnvis.errors import UserError
+    from tf_cnnvis.judge import Judge
+
+    if layer.rank != 2:
+        raise UserError(
+            f"--judge rates classes, but layer '{layer.name}' has channels; "
+            "leave --judge out or visualise a classifier layer"
+        )
+    judge = Judge(FLAGS.judge)
+    if judge.labels is None:
+        print(f"the judge {judge.name} has no labels: classes are matched by index")
+    return judge
 
 
 def _list_layers(model) -> int:

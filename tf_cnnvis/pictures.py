@@ -28,11 +28,13 @@ def write_png(path: Path, image: np.ndarray) -> None:
 def contact_sheet(
     path: Path, images: list[np.ndarray], captions: list[str], cell: int = 256
 ) -> None:
-    """All images of a run in a grid of ``cell``-pixel squares, each captioned underneath."""
+    """All images of a run in a grid of ``cell``-pixel squares, each captioned underneath (at
+    most three lines)."""
+    lines = max([2, *(len(caption.splitlines()[:3]) for caption in captions)])
     columns = max(1, min(len(images), round(np.sqrt(len(images) * 1.5))))
     rows = -(-len(images) // columns)
     font = ImageFont.load_default(size=14)
-    caption_height = 2 * 14 + 6
+    caption_height = lines * 14 + 6
     sheet = Image.new("RGB", (columns * cell, rows * (cell + caption_height)), "white")
     draw = ImageDraw.Draw(sheet)
     for i, (image, caption) in enumerate(zip(images, captions, strict=True)):
@@ -40,6 +42,6 @@ def contact_sheet(
         thumb = Image.fromarray(image, mode="RGB")
         thumb.thumbnail((cell - 8, cell - 8))
         sheet.paste(thumb, (x + (cell - thumb.width) // 2, y + 4 + (cell - 8 - thumb.height) // 2))
-        for line_no, line in enumerate(caption.splitlines()[:2]):
+        for line_no, line in enumerate(caption.splitlines()[:3]):
             draw.text((x + 6, y + cell + 2 + 14 * line_no), line[:40], fill="black", font=font)
     write_png(path, np.asarray(sheet))

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
@@ -16,6 +17,9 @@ from .layout import CONTACT_SHEET, REPORT, image_name
 from .model import Layer
 from .pictures import contact_sheet
 from .tiling import plan_tiles
+
+if TYPE_CHECKING:
+    from .judge import Judge
 
 TOP_K = 5
 
@@ -124,13 +128,21 @@ def _in_chunks(layer: Layer | Callable, images: np.ndarray, chunk: int = 16) -> 
 def format_rows(rows: list[dict], rank: int) -> str:
     """The report's image entries as a table for the console."""
     kind = "probability" if rank == 2 else "mean activation"
-    lines = [f"{'class':>6}  {'label':<24} {'whole':>8} {'best tile':>10}  ({kind}; top of tile)"]
+    judged = any("judge" in row for row in rows)
+    head = f"{'class':>6}  {'label':<24} {'whole':>8} {'best tile':>10}"
+    head += f" {'judge':>7}" if judged else ""
+    lines = [f"{head}  ({kind}; top of tile" + ("; judge's top" if judged else "") + ")"]
     for row in rows:
         top = ", ".join(f"{name or index} {p:.2f}" for index, name, p in row["top_tile"][:3])
-        lines.append(
-            f"{_unit_text(row):>6}  {row['label'][:24]:<24} {row['whole']:>8.4f} "
-            f"{row['best_tile']:>10.4f}  {top}"
-        )
+        line = f"{_unit_text(row):>6}  {row['label'][:24]:<24} {row['whole']:>8.4f} "
+        line += f"{row['best_tile']:>10.4f}"
+        if judged:
+            verdict = row.get("judge") or {"best_tile": None, "top_tile": []}
+            p = verdict["best_tile"]
+            line += f" {'-' if p is None else format(p, '.4f'):>7}"
+            seen = verdict["top_tile"][:1]
+            top += "".join(f"; {name or index} {q:.2f}" for index, name, q in seen)
+        lines.append(f"{line}  {top}")
     return "\n".join(lines)
 
 
@@ -184,9 +196,13 @@ def finish_run(
     layer: Layer,
     tile: int,
     labels: list[str] | None = None,
+    judge: Judge | None = None,
 ) -> list[dict]:
     """Write ``report.json`` and ``contact_sheet.png`` for every image of ``classes`` in ``folder``
     (None: the DeepDream picture).
+
+    With a ``judge``, each class's entry also holds what that second network sees in its
+    picture (see :func:`judge_row`).
 
     Entries of an earlier report are kept for classes this run skipped (``--skip_existing`` on
     the command line) whose PNG is still there; PNGs of classes with no entry (a run stopped
@@ -213,10 +229,36 @@ def finish_run(
             score = score_image(layer, picture, unit, tile, labels)
             by_unit[unit] = score_row(score, image_name(unit), 0.0)
     rows = [by_unit[unit] for unit in classes if unit in by_unit]
-    write_report(report, rows, run)
     pictures = [np.asarray(Image.open(Path(folder) / row["file"]).convert("RGB")) for row in rows]
+    rows = [judge_row(row, picture, judge, layer.units) for row, picture in zip(rows, pictures)]
+    write_report(report, rows, run)
     write_contact_sheet(Path(folder) / CONTACT_SHEET, pictures, rows)
     return rows
+
+
+def judge_row(row: dict, picture: np.ndarray, judge: Judge | None, units: int) -> dict:
+    """A report entry with ``judge``'s view of its picture under the key ``"judge"``: the
+    judge's file name and its :class:`~tf_cnnvis.judge.Verdict`. An entry an earlier run
+    judged with the same network keeps its verdict; without a judge, none is kept (an old
+    verdict would pass for this run's)."""
+    earlier = row.get("judge")
+    row = {key: value for key, value in row.items() if key != "judge"}
+    if judge is None or row["unit"] is None:
+        return row
+    if _well_judged(earlier, judge.name):
+        return {**row, "judge": earlier}
+    verdict = judge.rate(picture, row["unit"], row["label"], units)
+    return {**row, "judge": {"model": judge.name, **asdict(verdict)}}
+
+
+def _well_judged(verdict: object, name: str) -> bool:
+    """Whether an earlier entry's verdict is whole and by the judge called ``name``."""
+    kinds = {"model": str, "unit": int, "label": str, "best_tile": (int, float), "top_tile": list}
+    return (
+        isinstance(verdict, dict)
+        and verdict.get("model") == name
+        and all(isinstance(verdict.get(key), kind) for key, kind in kinds.items())
+    )
 
 
 def write_contact_sheet(path: Path, pictures: list[np.ndarray], rows: list[dict]) -> None:
@@ -226,10 +268,19 @@ def write_contact_sheet(path: Path, pictures: list[np.ndarray], rows: list[dict]
         return
     captions = [
         f"{_unit_text(row)} {row['label']}".strip() + f"\n{_value_name(row)} "
-        f"{row['best_tile']:.3f} (best tile)"
+        f"{row['best_tile']:.3f} (best tile)" + _judge_caption(row)
         for row in rows
     ]
     contact_sheet(path, pictures, captions)
+
+
+def _judge_caption(row: dict) -> str:
+    verdict = row.get("judge")
+    if not verdict:
+        return ""
+    if verdict["best_tile"] is None:
+        return f"\njudge: no such class, sees {verdict['top_tile'][0][1]}"
+    return f"\njudge p {verdict['best_tile']:.3f}"
 
 
 def _value_name(row: dict) -> str:
