@@ -151,3 +151,26 @@ def test_filters_leave_a_flat_image_alone():
     flat = np.full((10, 10, 3), 42.0, np.float32)
     np.testing.assert_array_equal(bilateral_filter(tf.constant(flat[None]), 0.4).numpy()[0], flat)
     np.testing.assert_array_equal(tv_bregman(flat), flat)
+
+
+def test_the_step_size_scales_each_steps_move():
+    from tf_cnnvis.ascent import ascend
+    from tf_cnnvis.settings import AscentSettings
+
+    images = tf.random.uniform((2, 64, 64, 3), 0, 255, seed=0)
+    grad = tf.random.normal((2, 64, 64, 3), seed=1)
+    moves = [
+        ascend(images, grad, 0.4, AscentSettings(step_filters=(), step_size=size)) - images
+        for size in (1.0, 2.5)
+    ]
+    np.testing.assert_allclose(moves[1], 2.5 * moves[0], rtol=1e-4, atol=1e-4)
+    assert float(tf.sqrt(tf.reduce_mean(tf.square(moves[0])))) > 1.0  # unit RMS per level
+
+
+@pytest.mark.parametrize("size", [0, -1.0, float("nan"), float("inf"), True, "2"])
+def test_a_step_size_must_be_a_positive_number(size):
+    from tf_cnnvis.errors import UserError
+    from tf_cnnvis.settings import AscentSettings
+
+    with pytest.raises(UserError, match="`step_size` must be"):
+        AscentSettings(step_size=size)

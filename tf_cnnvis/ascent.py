@@ -14,10 +14,13 @@ from .tiling import TilePlan, plan_tiles
 def ascend(
     images: tf.Tensor, grad: tf.Tensor, sigma: float | tf.Tensor, settings: AscentSettings
 ) -> tf.Tensor:
-    """What a step does with its gradient: normalise it with the Laplacian pyramid, add it to the
-    images, then apply ``settings.step_filters`` in order (by default: clip, bilateral filter
-    with ``sigma``)."""
-    images = images + laplacian_normalize(grad, settings.pyramid_levels)
+    """What a step does with its gradient: normalise it with the Laplacian pyramid, add it
+    (times ``settings.step_size``) to the images, then apply ``settings.step_filters`` in order
+    (by default: clip, bilateral filter with ``sigma``)."""
+    step = laplacian_normalize(grad, settings.pyramid_levels)
+    if settings.step_size != 1:
+        step = step * settings.step_size
+    images = images + step
     for step_filter in settings.step_filters:
         images = step_filter(images, sigma)
     return images

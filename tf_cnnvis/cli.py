@@ -540,6 +540,7 @@ def _run_record(model_path, kind, model, layer, spec, classes) -> dict:
             "octave_filters": [repr(f) for f in spec.ascent.octave_filters],
             "l2_decay": spec.ascent.l2_decay,
             "pyramid_levels": spec.ascent.pyramid_levels,
+            "step_size": spec.ascent.step_size,
         },
         "execution": asdict(spec.execution),
         "versions": {

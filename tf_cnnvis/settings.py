@@ -59,6 +59,9 @@ class AscentSettings:
         Weight of each tile's mean squared pixel value, subtracted from the objective.
     pyramid_levels : int
         Splits of the Laplacian-pyramid gradient normalisation.
+    step_size : float
+        Multiplies the normalised gradient each step adds (every pyramid level has unit RMS
+        before it); the original's is 1.
 
     Examples
     --------
@@ -70,6 +73,7 @@ class AscentSettings:
     octave_filters: tuple[Callable, ...] = field(default_factory=default_octave_filters)
     l2_decay: float = 1e-3
     pyramid_levels: int = 4
+    step_size: float = 1.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "step_filters", _filters("step_filters", self.step_filters))
@@ -80,6 +84,11 @@ class AscentSettings:
         if not (math.isfinite(decay) and decay >= 0):
             raise UserError(f"`l2_decay` must be finite and >= 0, got {decay!r}")
         _whole("pyramid_levels", self.pyramid_levels, 0)
+        step = self.step_size
+        if isinstance(step, bool) or not isinstance(step, numbers.Real):
+            raise UserError(f"`step_size` must be a number, got {step!r}")
+        if not (math.isfinite(step) and step > 0):
+            raise UserError(f"`step_size` must be finite and > 0, got {step!r}")
 
 
 @dataclass(frozen=True)
