@@ -24,6 +24,7 @@ from .labels import label_file_in, read_labels
 from .model import InputScaling
 from .model_files import describe_model, input_scaling, load_model, model_kind
 from .report import TOP_K, model_tiles
+from .runtime import native_stderr_silenced
 from .tflite import tflite_labels
 
 CHUNK = 16  # tiles per network call: bounds memory on pictures of hundreds of tiles
@@ -149,7 +150,8 @@ def _tflite_classifier(path: Path, scaling: InputScaling | None):
         with warnings.catch_warnings():  # TF 2.21 announces the interpreter's move to LiteRT
             warnings.simplefilter("ignore")
             interpreter = tf.lite.Interpreter(model_path=str(path), num_threads=usable_cpus())
-        interpreter.allocate_tensors()
+        with native_stderr_silenced():  # "Created TensorFlow Lite XNNPACK delegate for CPU."
+            interpreter.allocate_tensors()
         source = interpreter.get_input_details()[0]
         target = interpreter.get_output_details()[0]
     except (ValueError, RuntimeError) as exc:

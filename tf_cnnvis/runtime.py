@@ -3,24 +3,33 @@ command line, :func:`tf_cnnvis.visualize`, a Ray worker)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 PRECISIONS = ("float32", "bfloat16")
+
+
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Keep what native code writes to the process's stderr (file descriptor 2) off the
+    console for the duration: TensorFlow's and TFLite's C++ chatter, which no log level stops."""
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def import_tensorflow_quietly() -> None:
     """Import TensorFlow with its start-up chatter (CUDA probing, oneDNN) kept off stderr, and
     its Python warnings (retracing notices, for developers) off the console."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
+    with native_stderr_silenced():
         import tensorflow
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
     tensorflow.get_logger().setLevel("ERROR")
 
 
