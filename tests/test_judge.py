@@ -22,7 +22,7 @@ def test_a_graph_judge_finds_the_class_on_its_best_tile(stripes_judge):
     """A stripes picture with noise around it: the best tile is the striped one."""
     images, labels = stripes(np.random.default_rng(3), 4, size=224)
     rng = np.random.default_rng(4)
-    for image, label in zip(images, labels):
+    for image, label in zip(images, labels, strict=True):
         picture = rng.uniform(0, 255, (448, 448, 3)).astype(np.float32)
         picture[224:, 112:336] = image
         verdict = stripes_judge.rate(picture, int(label), units=len(ANGLES))
@@ -57,7 +57,7 @@ def test_a_quantized_tflite_judge_gives_the_interpreters_ranking():
     interpreter = tf.lite.Interpreter(model_path=str(path))
     interpreter.allocate_tensors()
     (source,), (target,) = interpreter.get_input_details(), interpreter.get_output_details()
-    for image, row in zip(pixels, probs):
+    for image, row in zip(pixels, probs, strict=True):
         interpreter.set_tensor(source["index"], np.round(image)[None].astype(np.uint8))
         interpreter.invoke()
         raw = interpreter.get_tensor(target["index"])[0]

@@ -230,7 +230,10 @@ def finish_run(
             by_unit[unit] = score_row(score, image_name(unit), 0.0)
     rows = [by_unit[unit] for unit in classes if unit in by_unit]
     pictures = [np.asarray(Image.open(Path(folder) / row["file"]).convert("RGB")) for row in rows]
-    rows = [judge_row(row, picture, judge, layer.units) for row, picture in zip(rows, pictures)]
+    rows = [
+        judge_row(row, picture, judge, layer.units)
+        for row, picture in zip(rows, pictures, strict=True)
+    ]
     write_report(report, rows, run)
     write_contact_sheet(Path(folder) / CONTACT_SHEET, pictures, rows)
     return rows
