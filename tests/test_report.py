@@ -170,16 +170,17 @@ def test_the_bar_shows_on_a_terminal_and_quiet_keeps_it_off(tmp_path, stripes_gr
     assert run_on_a_terminal(*command, "--quiet") == ""
 
 
-def test_fast_preset_halves_the_iterations_and_covers_with_fewer_tiles(
+def test_fast_preset_takes_a_fifth_of_the_iterations_and_covers_with_fewer_tiles(
     tmp_path, stripes_graph_path
 ):
-    doubled = [{**octave, "iter_n": 2 * octave["iter_n"]} for octave in OCTAVES]
-    write_params(tmp_path / "p", octaves=doubled, classes=(1,))
+    fivefold = [{**octave, "iter_n": 5 * octave["iter_n"]} for octave in OCTAVES]
+    write_params(tmp_path / "p", octaves=fivefold, classes=(1,))
     result = run_in(tmp_path, stripes_graph_path, *STRIPES, "--fast")
     assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "out" / LAYER_DIR / "report.json").read_text())
     assert [o["iter_n"] for o in report["params"]["octaves"]] == [12, 8]
     assert report["execution"]["tile_grid"] == "cover"
+    assert report["ascent"]["step_size"] == 1.5
     assert report["images"][0]["best_tile"] > 0.9
 
 

@@ -133,12 +133,29 @@ class Execution:
             )
 
 
-# The quick-look preset: iterations relative to the schedule's (README: Speed and quality).
-FAST_ITERATIONS = 0.5
+# The quick-look preset, relative to the schedule's iterations and the step size
+# (docs/speed.md: --fast).
+FAST_ITERATIONS = 0.2
+FAST_STEP = 1.5
 
 
-def fast_preset(schedule: Schedule, execution: Execution) -> tuple[Schedule, Execution]:
-    """The quick-look preset (``--fast``, ``visualize(fast=True)``): half the iterations, and
-    the fewest whole tiles that cover the image instead of the original's half-overlapping grid.
+def fast_preset(
+    schedule: Schedule, ascent: AscentSettings, execution: Execution
+) -> tuple[Schedule, AscentSettings, Execution]:
+    """The quick-look preset (``--fast``, ``visualize(fast=True)``): a fifth of the iterations,
+    each step 1.5 times as long, and the fewest whole tiles that cover the image instead of the
+    original's half-overlapping grid. About 5x faster on MobileNet, with pictures a second
+    network recognises as well as the default's (docs/speed.md).
+
+    Examples
+    --------
+    >>> from tf_cnnvis.schedule import ORIGINAL
+    >>> schedule, ascent, execution = fast_preset(ORIGINAL, AscentSettings(), Execution())
+    >>> [o.iter_n for o in schedule.octaves], ascent.step_size, execution.tile_grid
+    ([38, 30, 30, 2], 1.5, 'cover')
     """
-    return schedule.with_iterations(FAST_ITERATIONS), replace(execution, tile_grid="cover")
+    return (
+        schedule.with_iterations(FAST_ITERATIONS),
+        replace(ascent, step_size=ascent.step_size * FAST_STEP),
+        replace(execution, tile_grid="cover"),
+    )
