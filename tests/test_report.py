@@ -3,6 +3,7 @@ octave images, the progress bar, --input_image and --fast."""
 
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
@@ -73,6 +74,11 @@ def test_tensorboard_has_objectives_per_iteration_and_octave_images(stripes_run)
                     )
                 elif value.tag.startswith("octave/"):
                     images.setdefault(value.tag, []).append(event.step)
+                    # What TensorBoard's image plugin shows: width, height, then a PNG.
+                    assert value.metadata.plugin_data.plugin_name == "images"
+                    width, height, png = tf.make_ndarray(value.tensor)
+                    picture = np.asarray(Image.open(io.BytesIO(png)))
+                    assert picture.shape == (int(height), int(width), 3)
     assert sorted(scalars) == [f"objective/class_{k}" for k in range(4)]
     for series in scalars.values():
         steps = [step for step, _ in sorted(series)]

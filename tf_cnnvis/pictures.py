@@ -9,6 +9,10 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .files import atomic_write
 
+# zlib level of the PNG files: an 858-pixel picture takes 0.2 s at 3 against 0.86 s at Pillow's
+# default (6), for 9 % more bytes; the pixels are the same.
+PNG_COMPRESSION = 3
+
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
     """Min-max normalise an image over all its pixels and channels to 0-255 (uint8)."""
@@ -22,7 +26,9 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
 def write_png(path: Path, image: np.ndarray) -> None:
     """Write a uint8 [h, w, 3] image so that ``path`` is either absent, the old file or complete."""
     with atomic_write(path) as handle:
-        Image.fromarray(image, mode="RGB").save(handle, format="PNG")
+        Image.fromarray(image, mode="RGB").save(
+            handle, format="PNG", compress_level=PNG_COMPRESSION
+        )
 
 
 def contact_sheet(

@@ -13,6 +13,9 @@ from .errors import FaultError
 from .pictures import to_uint8
 
 SUMMARY_NAME = "One_By_One_DeepDream"
+# zlib level of the summaries' PNGs: an 858-pixel picture takes 0.09 s at 1 against 0.86 s at
+# TensorFlow's default (6), for 17 % more bytes; a run logs four pictures per class.
+PNG_COMPRESSION = 1
 
 
 class SummaryLog:
@@ -33,7 +36,7 @@ class SummaryLog:
     def images(self, batch: np.ndarray, step: int) -> None:
         """Log a uint8 batch [n, h, w, 3] as the image summary ``One_By_One_DeepDream``."""
         with self._checked(), self._writer.as_default():
-            tf.summary.image(SUMMARY_NAME, batch, step=step, max_outputs=len(batch))
+            _image_summary(SUMMARY_NAME, batch, step)
             self._writer.flush()
 
     def objectives(self, units: tuple[int, ...], values: np.ndarray, first_step: int) -> None:
@@ -47,7 +50,7 @@ class SummaryLog:
         """Log each class's image (float, 0-255 scale) at the end of an octave, step = octave."""
         with self._checked(), self._writer.as_default():
             for unit, image in zip(units, images, strict=True):
-                tf.summary.image(f"octave/class_{unit}", to_uint8(image)[None], step=octave)
+                _image_summary(f"octave/class_{unit}", to_uint8(image)[None], octave)
             self._writer.flush()
 
     @contextlib.contextmanager
@@ -88,3 +91,18 @@ class SummaryLog:
             "the disk full?); the broken events file was removed and the PNGs are complete: free "
             "some space or choose another `logdir`, then run again with `skip_existing`"
         )
+
+
+def _image_summary(tag: str, batch: np.ndarray, step: int) -> None:
+    """``tf.summary.image`` of a uint8 batch [n, h, w, 3], its PNGs made at ``PNG_COMPRESSION``
+    (the record TensorBoard's image plugin reads: width, height, then one PNG per image)."""
+    from tensorboard.plugins.image.metadata import create_summary_metadata
+
+    pngs = [tf.image.encode_png(image, compression=PNG_COMPRESSION) for image in batch]
+    size = [tf.as_string(batch.shape[2]), tf.as_string(batch.shape[1])]
+    tf.summary.write(
+        tag,
+        tf.stack(size + pngs),
+        step=step,
+        metadata=create_summary_metadata(display_name=None, description=None),
+    )
