@@ -144,7 +144,7 @@ class TiledAscent:
                 PLAN_SPECS,
                 *specs,
             ]
-            self._functions[name] = tf.function(fn, input_signature=signature)
+            self._functions[name] = tf.function(fn, input_signature=signature, autograph=False)
         return self._functions[name]
 
     def _inputs(self, images, targets) -> tuple[tf.Tensor, tf.Tensor, tuple[tf.Tensor, ...]]:

@@ -85,7 +85,7 @@ def _end(margin: int) -> int | None:
     return -margin or None
 
 
-@tf.function(jit_compile=True)
+@tf.function(jit_compile=True, autograph=False)
 def _bilateral_unit(unit: tf.Tensor, sigma: tf.Tensor, win_size: int, bins: int) -> tf.Tensor:
     radius = win_size // 2
     channels = unit.shape[3]
