@@ -23,7 +23,7 @@ from .errors import UserError
 from .labels import label_file_in, read_labels
 from .model import InputScaling
 from .model_files import describe_model, input_scaling, load_model, model_kind
-from .report import TOP_K, model_tiles
+from .report import label_of, model_tiles, top_classes
 from .runtime import native_stderr_silenced
 from .tflite import tflite_labels
 
@@ -118,14 +118,10 @@ class Judge:
         probs = self.classify(model_tiles(np.asarray(image, np.float32), self.tile_size))
         mine = self.match(unit, label, units)
         best = int(np.argmax(probs[:, mine] if mine is not None else probs.max(axis=1)))
-        order = np.argsort(probs[best])[::-1][:TOP_K]
-        top = [[int(i), self._label(int(i)), round(float(probs[best, i]), 4)] for i in order]
+        top = top_classes(probs[best], self.labels)
         if mine is None:
             return Verdict(None, "", None, top)
-        return Verdict(mine, self._label(mine), float(probs[best, mine]), top)
-
-    def _label(self, index: int) -> str:
-        return self.labels[index] if self.labels and index < len(self.labels) else ""
+        return Verdict(mine, label_of(self.labels, mine), float(probs[best, mine]), top)
 
     def _classes(self) -> int:
         return int(self.classify(np.zeros((1, self.tile_size, self.tile_size, 3))).shape[1])

@@ -67,6 +67,18 @@ def model_tiles(image: np.ndarray, tile: int) -> np.ndarray:
     )
 
 
+def label_of(labels: list[str] | None, index: int) -> str:
+    """Class ``index``'s label, or "" where the labels (if any) do not reach it."""
+    return labels[index] if labels and index < len(labels) else ""
+
+
+def top_classes(probs: np.ndarray, labels: list[str] | None) -> list[list]:
+    """The ``TOP_K`` most probable classes of one probability vector, as report.json lists
+    them: ``[index, label, probability]``, most probable first."""
+    order = np.argsort(probs)[::-1][:TOP_K]
+    return [[int(i), label_of(labels, int(i)), round(float(probs[i]), 4)] for i in order]
+
+
 def score_image(
     layer: Layer, image: np.ndarray, unit: int, tile: int, labels: list[str] | None = None
 ) -> Score:
@@ -74,31 +86,22 @@ def score_image(
     image = np.asarray(image, np.float32)
     whole = tf.image.resize(image[None], (tile, tile), method="bilinear")
     crops = model_tiles(image, tile)
-    names = labels or []
-
-    def label(index: int) -> str:
-        return names[index] if index < len(names) else ""
-
     if layer.rank == 4:
         whole_value = float(tf.reduce_mean(layer.activations(whole)[..., unit]))
         per_tile = tf.reduce_mean(_in_chunks(layer, crops)[..., unit], [1, 2])
         tile_value = float(tf.reduce_max(per_tile))
-        return Score(unit, label(unit), whole_value, tile_value, [], [])
-
-    def top(probs: np.ndarray) -> list[list]:
-        order = np.argsort(probs)[::-1][:TOP_K]
-        return [[int(i), label(int(i)), round(float(probs[i]), 4)] for i in order]
+        return Score(unit, label_of(labels, unit), whole_value, tile_value, [], [])
 
     whole_probs = tf.nn.softmax(layer.activations(whole))[0].numpy()
     tile_probs = tf.nn.softmax(_in_chunks(layer, crops)).numpy()
     best = int(np.argmax(tile_probs[:, unit]))
     return Score(
         unit,
-        label(unit),
+        label_of(labels, unit),
         float(whole_probs[unit]),
         float(tile_probs[best, unit]),
-        top(whole_probs),
-        top(tile_probs[best]),
+        top_classes(whole_probs, labels),
+        top_classes(tile_probs[best], labels),
     )
 
 
