@@ -192,7 +192,7 @@ flags.DEFINE_boolean(
     False,
     "Preset for quick looks: the fewest whole tiles that cover the image instead of the "
     "original's half-overlapping grid, and a fifth of the iterations of params.py, each step "
-    "1.5 times as long (about 5x faster; docs/speed.md).",
+    "1.5 times as long (4-5x faster on MobileNet; docs/speed.md).",
 )
 flags.DEFINE_string(
     "judge",

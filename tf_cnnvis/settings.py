@@ -144,7 +144,7 @@ def fast_preset(
 ) -> tuple[Schedule, AscentSettings, Execution]:
     """The quick-look preset (``--fast``, ``visualize(fast=True)``): a fifth of the iterations,
     each step 1.5 times as long, and the fewest whole tiles that cover the image instead of the
-    original's half-overlapping grid. About 5x faster on MobileNet, with pictures a second
+    original's half-overlapping grid. 4.2-4.5x faster on MobileNet, with pictures a second
     network recognises as well as the default's (docs/speed.md).
 
     Examples
