@@ -70,13 +70,14 @@ def test_a_quantized_tflite_judge_gives_the_interpreters_ranking():
     [
         (None, "error: --judge model {path} does not exist; give a .tflite or model file\n"),
         (b"TFL3" + bytes(200), "error: judge model {path} is not a readable TFLite model"),
+        (b"\x0a\xff\xff not a graph", "error: cannot use {path} as the judge: model file {path} is"),
     ],
 )
 def test_a_bad_judge_is_refused_in_one_line_before_rendering(
     tmp_path, slim_graph_path, content, message
 ):
     write_params(tmp_path / "p")
-    path = tmp_path / "judge.tflite"
+    path = tmp_path / ("judge.tflite" if content is None or content[:4] == b"TFL3" else "judge.pb")
     if content is not None:
         path.write_bytes(content)
     result = run_main(
@@ -86,6 +87,7 @@ def test_a_bad_judge_is_refused_in_one_line_before_rendering(
     assert result.returncode == 2
     assert result.stderr.startswith(message.format(path=path))
     assert result.stderr.count("\n") == 1 and "--judge" in result.stderr
+    assert "--model" not in result.stderr
     assert not (tmp_path / "out").exists()
 
 

@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from .cpu import usable_cpus
 from .errors import UserError
-from .labels import label_file_in, read_labels
+from .labels import label_file_in, labels_for, read_labels
 from .model import InputScaling
 from .model_files import describe_model, input_scaling, load_model, model_kind
 from .report import label_of, model_tiles, top_classes
@@ -89,6 +89,7 @@ class Judge:
             self._classify, self.tile_size, found = _graph_classifier(self.path, scaling)
         self.labels = labels if labels is not None else found
         self.name = self.path.name
+        self._count: int | None = None
 
     def classify(self, images: np.ndarray) -> np.ndarray:
         """Class probabilities [n, classes] of images [n, tile_size, tile_size, 3] (0-255)."""
@@ -124,7 +125,10 @@ class Judge:
         return Verdict(mine, label_of(self.labels, mine), float(probs[best, mine]), top)
 
     def _classes(self) -> int:
-        return int(self.classify(np.zeros((1, self.tile_size, self.tile_size, 3))).shape[1])
+        if self._count is None:
+            blank = np.zeros((1, self.tile_size, self.tile_size, 3))
+            self._count = int(self.classify(blank).shape[1])
+        return self._count
 
 
 def _normal(label: str) -> str:
@@ -198,8 +202,12 @@ def _tflite_classifier(path: Path, scaling: InputScaling | None):
 def _graph_classifier(path: Path, scaling: InputScaling | None):
     """Any other model file, loaded as the tool loads models to draw, rated at its default
     layer's softmax."""
-    described = describe_model(path)
-    model = load_model(path, scaling or input_scaling(described))
+    try:
+        described = describe_model(path)
+        model = load_model(path, scaling or input_scaling(described))
+    except UserError as exc:  # its advice is for the model to draw; keep only what is wrong
+        reason = str(exc).split("; ")[0]
+        raise UserError(f"cannot use {path} as the judge: {reason}; check `judge`") from None
     layer = model.layer(model.default_layer())
     if layer.rank != 2:
         raise UserError(
@@ -210,7 +218,7 @@ def _graph_classifier(path: Path, scaling: InputScaling | None):
     def classify(images: np.ndarray) -> np.ndarray:
         return tf.nn.softmax(layer.activations(tf.constant(images, tf.float32))).numpy()
 
-    return classify, model.tile_size, described.labels
+    return classify, model.tile_size, labels_for(described.labels, layer.rank, layer.units)
 
 
 def _labels_in(folder: Path) -> list[str] | None:
