@@ -70,7 +70,7 @@ def test_a_quantized_tflite_judge_gives_the_interpreters_ranking():
     [
         (None, "error: --judge model {path} does not exist; give a .tflite or model file\n"),
         (b"TFL3" + bytes(200), "error: judge model {path} is not a readable TFLite model"),
-        (b"\x0a\xff\xff not a graph", "error: cannot use {path} as the judge: model file {path} is"),
+        (b"\x0a\xff\xff not a graph", "error: cannot use {path} as the judge: model file {path}"),
     ],
 )
 def test_a_bad_judge_is_refused_in_one_line_before_rendering(
