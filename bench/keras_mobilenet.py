@@ -15,9 +15,8 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.lite.python import schema_py_generated as schema
 
-from tf_cnnvis.tflite import read_tflite
+from tf_cnnvis.tflite import constant, operator_name, read_tflite
 
-_OPS = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
 _PADDING = {schema.Padding.SAME: "same", schema.Padding.VALID: "valid"}
 _ACTIVATION = {
     schema.ActivationFunctionType.NONE: None,
@@ -34,10 +33,7 @@ def keras_from_tflite(path: Path, input_range: tuple[float, float] = (-1.0, 1.0)
     tensors = graph.tensors
 
     def weights(index: int) -> np.ndarray:
-        tensor = tensors[index]
-        kind = np.float32 if tensor.type == schema.TensorType.FLOAT32 else np.int32
-        raw = np.asarray(model.buffers[tensor.buffer].data, np.uint8).tobytes()
-        return np.frombuffer(raw, kind).reshape(tensor.shape)
+        return constant(model, index, path)
 
     low, high = input_range
     inputs = tf.keras.Input((224, 224, 3), name="pixels")
@@ -46,8 +42,7 @@ def keras_from_tflite(path: Path, input_range: tuple[float, float] = (-1.0, 1.0)
     values = {graph.inputs[0]: x}
     operators = list(graph.operators)
     for number, op in enumerate(operators):
-        code = model.operatorCodes[op.opcodeIndex]
-        kind = _OPS[max(code.builtinCode, code.deprecatedBuiltinCode)]
+        kind = operator_name(model, op)
         o = op.builtinOptions
         source = values[op.inputs[0]]
         last_before_softmax = number == len(operators) - 2

@@ -22,15 +22,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+
+from processes import run_timed  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "models"
 DRAWER = SHARED / "mobilenet_v1_0.25_224_float_tflite" / "mobilenet_v1_0.25_224_1_metadata_1.tflite"
@@ -54,20 +54,9 @@ def run_child(method: str, classes: list[int], seed: int, folder: Path) -> dict:
             sys.executable, __file__, "--child", method, "--classes",
             ",".join(map(str, classes)), "--seed", str(seed), "--out", str(folder),
         ]  # fmt: skip
-    started = time.perf_counter()
-    with open(folder / "output.txt", "w") as log:
-        child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=folder)
-        _, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - started
-    code = os.waitstatus_to_exitcode(status)
+    timed = run_timed(command, folder / "output.txt", cwd=folder)
     tail = (folder / "output.txt").read_text(errors="replace").strip().splitlines()[-1:]
-    return {
-        "method": method,
-        "exit": code,
-        "wall_s": round(seconds, 1),
-        "peak_rss_mb": round(usage.ru_maxrss / 1024),
-        "last_line": tail[0] if tail else "",
-    }
+    return {"method": method, **timed, "last_line": tail[0] if tail else ""}
 
 
 def pictures_of(method: str, folder: Path, classes: list[int]) -> dict[int, Path]:

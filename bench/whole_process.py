@@ -23,16 +23,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+
+from processes import run_timed  # noqa: E402
 
 CLASSES = (1, 2, 3, 4, 5)
 
@@ -59,18 +59,6 @@ def reference_child(graph: Path, params_folder: Path, out: Path, seed: int) -> i
         for unit, image in zip(batch, images, strict=True):
             Image.fromarray(to_uint8(np.asarray(image))).save(out / f"image_{unit}.png")
     return 0
-
-
-def timed(command: list[str], log: Path) -> dict:
-    started = time.perf_counter()
-    with open(log, "w") as handle:
-        child = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(child.pid, 0)
-    return {
-        "wall_s": round(time.perf_counter() - started, 1),
-        "peak_rss_mb": round(usage.ru_maxrss / 1024),
-        "exit": os.waitstatus_to_exitcode(status),
-    }
 
 
 def main() -> int:
@@ -110,7 +98,7 @@ def main() -> int:
             ]  # fmt: skip
         for name, command in commands.items():
             print(f"running {name} ...", flush=True)
-            runs[name] = timed(command, folder / f"{name}.log")
+            runs[name] = run_timed(command, folder / f"{name}.log")
             if runs[name]["exit"] != 0:
                 print((folder / f"{name}.log").read_text()[-2000:])
             print(f"  {runs[name]}", flush=True)

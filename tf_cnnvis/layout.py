@@ -109,9 +109,7 @@ def rendered(path: Path, since: float = 0.0) -> bool:
 def names_taken(folder: Path, names: Sequence[str]) -> list[str]:
     """The ``names`` that something other than a file holds in ``folder`` (a folder, say)."""
     folder = Path(folder)
-    return [
-        name for name in names if (Path(folder) / name).exists() and not (folder / name).is_file()
-    ]
+    return [name for name in names if (folder / name).exists() and not (folder / name).is_file()]
 
 
 def missing_classes(folder: Path, classes: Sequence[int], since: float = 0.0) -> tuple[int, ...]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+from tensorboard.plugins.image.metadata import create_summary_metadata
 
 from .errors import FaultError
 from .pictures import to_uint8
@@ -96,8 +97,6 @@ class SummaryLog:
 def _image_summary(tag: str, batch: np.ndarray, step: int) -> None:
     """``tf.summary.image`` of a uint8 batch [n, h, w, 3], its PNGs made at ``PNG_COMPRESSION``
     (the record TensorBoard's image plugin reads: width, height, then one PNG per image)."""
-    from tensorboard.plugins.image.metadata import create_summary_metadata
-
     pngs = [tf.image.encode_png(image, compression=PNG_COMPRESSION) for image in batch]
     size = [tf.as_string(batch.shape[2]), tf.as_string(batch.shape[1])]
     tf.summary.write(

@@ -64,29 +64,17 @@ def graph_def_from_tflite(path: Path, input_name: str = "input") -> tf.compat.v1
     used = {input_name}
     values: dict[int, tf.Tensor] = {}
 
-    def constant(index: int) -> np.ndarray:
-        tensor = tensors[index]
-        data = model.buffers[tensor.buffer].data
-        if tensor.type != schema.TensorType.FLOAT32 and tensor.type != schema.TensorType.INT32:
-            raise UserError(
-                f"{path} is a quantized TFLite model (tensor {tensor.name.decode()}); "
-                "only float models can be visualised, export a float32 one"
-            )
-        dtype = np.float32 if tensor.type == schema.TensorType.FLOAT32 else np.int32
-        return np.frombuffer(np.asarray(data, np.uint8).tobytes(), dtype).reshape(tensor.shape)
-
     def operand(index: int) -> tf.Tensor | np.ndarray:
         if index in values:
             return values[index]
-        return constant(index)
+        return constant(model, index, path)
 
     tf_graph = tf.Graph()
     with tf_graph.as_default():
         (first,) = graph.inputs
         values[first] = tf.compat.v1.placeholder(tf.float32, [None, None, None, 3], name=input_name)
         for op in graph.operators:
-            code = model.operatorCodes[op.opcodeIndex]
-            kind = _OPS.get(max(code.builtinCode, code.deprecatedBuiltinCode), "CUSTOM")
+            kind = operator_name(model, op)
             build = _BUILDERS.get(kind)
             if build is None:
                 raise UserError(
@@ -98,6 +86,26 @@ def graph_def_from_tflite(path: Path, input_name: str = "input") -> tf.compat.v1
             (target,) = op.outputs
             values[target] = tf.identity(out, name=_node_name(tensors[target].name, used))
     return tf_graph.as_graph_def()
+
+
+def constant(model: schema.ModelT, index: int, path: Path) -> np.ndarray:
+    """The value of tensor ``index`` of ``model``'s graph, a float32 or int32 weight read from
+    ``path``; a one-line :class:`UserError` for a quantized one."""
+    tensor = model.subgraphs[0].tensors[index]
+    if tensor.type not in (schema.TensorType.FLOAT32, schema.TensorType.INT32):
+        raise UserError(
+            f"{path} is a quantized TFLite model (tensor {tensor.name.decode()}); "
+            "only float models can be visualised, export a float32 one"
+        )
+    dtype = np.float32 if tensor.type == schema.TensorType.FLOAT32 else np.int32
+    data = np.asarray(model.buffers[tensor.buffer].data, np.uint8).tobytes()
+    return np.frombuffer(data, dtype).reshape(tensor.shape)
+
+
+def operator_name(model: schema.ModelT, op: schema.OperatorT) -> str:
+    """The builtin operator's name (``CONV_2D``, ...), or ``CUSTOM``."""
+    code = model.operatorCodes[op.opcodeIndex]
+    return _OPS.get(max(code.builtinCode, code.deprecatedBuiltinCode), "CUSTOM")
 
 
 def read_tflite(path: Path) -> schema.ModelT:
