@@ -11,11 +11,12 @@ four, seed 0:
    graph's own LRN kernels, Laplacian normalisation per image, scikit-image's bilateral filter on
    the host), writing one PNG per class;
 2. the command line in float32, and in bfloat16 where the CPU has it, writing what it always
-   writes (PNGs, report.json, contact sheet, TensorBoard summaries).
+   writes (PNGs, report.json, contact sheet, TensorBoard summaries);
+3. the command line in float32 with ``--fast``.
 
-It prints each process's wall time and peak memory, the speed-ups and the CPU.
+It prints each process's wall time and peak memory, the speed-ups over the first run and the CPU.
 
-Usage: python bench/whole_process.py [--factor 10]
+Usage: python bench/whole_process.py [--factor 10] [--runs reference,float32,bfloat16,fast]
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from processes import run_timed  # noqa: E402
 
 CLASSES = (1, 2, 3, 4, 5)
+RUNS = ("reference", "float32", "bfloat16", "fast")
 
 
 def reference_child(graph: Path, params_folder: Path, out: Path, seed: int) -> int:
@@ -66,6 +68,11 @@ def main() -> int:
     parser.add_argument("--factor", type=int, default=10, help="divide every iter_n by this")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "whole.json")
     parser.add_argument(
+        "--runs",
+        default=",".join(RUNS),
+        help="which of the runs, in order; speed-ups are over the first",
+    )
+    parser.add_argument(
         "--child", nargs=3, metavar=("GRAPH", "PARAMS", "OUT"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
@@ -89,13 +96,21 @@ def main() -> int:
         )
         commands = {"reference": [sys.executable, __file__, "--child", str(graph), tmp,
                                   str(folder / "reference")]}  # fmt: skip
-        precisions = ["float32"] + (["bfloat16"] if cpu_has_bfloat16() else [])
-        for precision in precisions:
-            commands[precision] = [
+        for name in ("float32", "bfloat16", "fast"):
+            commands[name] = [
                 sys.executable, str(ROOT / "class_visualization.py"), "--model", str(graph),
-                "--params_path", tmp, "--seed", "0", "--quiet", "--precision", precision,
-                "--outdir_path", str(folder / precision), "--logdir_path", str(folder / "log"),
-            ]  # fmt: skip
+                "--params_path", tmp, "--seed", "0", "--quiet",
+                "--precision", "bfloat16" if name == "bfloat16" else "float32",
+                "--outdir_path", str(folder / name), "--logdir_path", str(folder / "log"),
+            ] + (["--fast"] if name == "fast" else [])  # fmt: skip
+        chosen = [name for name in args.runs.split(",") if name]
+        unknown = sorted(set(chosen) - set(RUNS))
+        if unknown:
+            parser.error(f"--runs: unknown {', '.join(unknown)}; choose from {', '.join(RUNS)}")
+        if "bfloat16" in chosen and not cpu_has_bfloat16():
+            print("bfloat16 skipped: this CPU has no bfloat16 arithmetic")
+            chosen.remove("bfloat16")
+        commands = {name: commands[name] for name in chosen}
         for name, command in commands.items():
             print(f"running {name} ...", flush=True)
             runs[name] = run_timed(command, folder / f"{name}.log")
@@ -103,7 +118,7 @@ def main() -> int:
                 print((folder / f"{name}.log").read_text()[-2000:])
             print(f"  {runs[name]}", flush=True)
     cpu = cpu_model()
-    reference = runs["reference"]["wall_s"]
+    reference = next(iter(runs.values()))["wall_s"]
     print(f"\nCPU: {cpu}; iter_n / {args.factor}, classes 1-5, whole processes")
     print(f"{'':>10} {'wall s':>8} {'peak MB':>8} {'speed-up':>9}")
     for name, run in runs.items():

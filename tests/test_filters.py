@@ -174,3 +174,28 @@ def test_a_step_size_must_be_a_positive_number(size):
 
     with pytest.raises(UserError, match="`step_size` must be"):
         AscentSettings(step_size=size)
+
+
+def test_a_bilateral_filter_every_other_step_filters_the_octaves_last():
+    from tf_cnnvis.ascent import ascend
+    from tf_cnnvis.filters import Bilateral
+    from tf_cnnvis.settings import AscentSettings
+
+    images = tf.random.uniform((1, 40, 40, 3), 0, 255, seed=2)
+    grad = tf.random.normal((1, 40, 40, 3), seed=3)
+    settings = AscentSettings(step_filters=(Bilateral(every=2),))
+    plain = ascend(images, grad, 0.4, AscentSettings(step_filters=()))
+    filtered = ascend(images, grad, 0.4, AscentSettings(step_filters=(Bilateral(),)))
+    for steps_left, want in ((0, filtered), (1, plain), (2, filtered), (3, plain)):
+        got = ascend(images, grad, 0.4, settings, steps_left=tf.constant(steps_left))
+        np.testing.assert_array_equal(got, want)
+    assert np.abs(plain - filtered).mean() > 1.0
+
+
+@pytest.mark.parametrize("every", [0, -2, 1.5, True])
+def test_a_bilateral_filters_every_must_be_a_whole_number(every):
+    from tf_cnnvis.errors import UserError
+    from tf_cnnvis.filters import Bilateral
+
+    with pytest.raises(UserError, match="Bilateral's `every` must be a whole number"):
+        Bilateral(every=every)

@@ -96,6 +96,31 @@ def test_octave_in_one_call_equals_step_by_step(slim_model):
     assert np.abs(at_once - images).mean() > 0.5
 
 
+def test_an_octave_filters_every_other_step_counted_from_its_last(slim_model):
+    from tf_cnnvis.ascent import TiledAscent
+    from tf_cnnvis.filters import Bilateral, Clip
+    from tf_cnnvis.settings import AscentSettings
+
+    layer = slim_model.layer("softmax2_pre_activation")
+    bound = bind(unit(), None, layer)
+    sometimes, always, never = (
+        TiledAscent(bound, 224, AscentSettings(step_filters=filters))
+        for filters in ((Clip(), Bilateral(every=2)), (Clip(), Bilateral()), (Clip(),))
+    )
+    rng = np.random.default_rng(7)
+    images = rng.normal([10, 90, 140], 8, (2, 230, 240, 3)).astype(np.float32)
+    shifts = rng.integers(0, (230, 240), (3, 2))
+    sigmas = [0.44, 0.4, 0.35]
+    at_once = sometimes.octave(images, [1, 2], shifts, sigmas)[0].numpy()
+    by_call = images
+    for ascent, shift, sigma in zip((always, never, always), shifts, sigmas, strict=True):
+        by_call = ascent.octave(by_call, [1, 2], [shift], [sigma])[0].numpy()
+    np.testing.assert_allclose(at_once, by_call, atol=1e-3)
+    # Told that one more step follows in the octave, it filters the middle step only.
+    early = sometimes.octave(images, [1, 2], shifts, sigmas, steps_left=[3, 2, 1])[0].numpy()
+    assert np.abs(early - at_once).mean() > 0.1
+
+
 def test_octave_runs_again_without_grappler_errors():
     # On the full-width graph, Grappler's arithmetic optimiser rewrites the loop's gradient sums
     # into temporary variables that clash on the second call ("AlreadyExistsError ...

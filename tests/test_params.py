@@ -123,3 +123,25 @@ def test_without_a_params_file_here_the_original_schedule_is_used(tmp_path, slim
     assert result.returncode == 2  # that schedule grows the image to 858 pixels
     assert "the octaves of the original's schedule grow the image to 858 x 858" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_fast_preset_runs_the_first_octave_at_the_start_size_and_filters_half_the_steps():
+    from tf_cnnvis.filters import Bilateral, Clip
+    from tf_cnnvis.schedule import ORIGINAL, Schedule, final_size, octave_sizes
+    from tf_cnnvis.settings import AscentSettings, Execution, fast_preset
+
+    schedule, ascent, execution = fast_preset(ORIGINAL, AscentSettings(), Execution())
+    assert [(o.scale, o.iter_n) for o in schedule.octaves] == [
+        (1.0, 38), (1.96, 30), (1.4, 30), (1.4, 2)
+    ]  # fmt: skip
+    assert octave_sizes(schedule, (224, 224))[0] == (224, 224)
+    assert final_size(schedule, (224, 224)) == (859, 859)  # 858 without --fast
+    assert ascent.step_filters == (Clip(), Bilateral(every=2))
+    assert (ascent.step_size, execution.tile_grid) == (1.5, "cover")
+    # Relative to what it is given: a bilateral filter of its own, a one-octave schedule.
+    alone = Schedule((Octave(1.4, 10, 0.44, 0.304),))
+    schedule, ascent, _ = fast_preset(
+        alone, AscentSettings(step_filters=(Bilateral(win_size=3, every=3),)), Execution()
+    )
+    assert schedule.octaves == (Octave(1.4, 2, 0.44, 0.304),)
+    assert ascent.step_filters == (Bilateral(win_size=3, every=6),)

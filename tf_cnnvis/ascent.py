@@ -12,17 +12,32 @@ from .tiling import TilePlan, plan_tiles
 
 
 def ascend(
-    images: tf.Tensor, grad: tf.Tensor, sigma: float | tf.Tensor, settings: AscentSettings
+    images: tf.Tensor,
+    grad: tf.Tensor,
+    sigma: float | tf.Tensor,
+    settings: AscentSettings,
+    steps_left: int | tf.Tensor = 0,
 ) -> tf.Tensor:
     """What a step does with its gradient: normalise it with the Laplacian pyramid, add it
     (times ``settings.step_size``) to the images, then apply ``settings.step_filters`` in order
-    (by default: clip, bilateral filter with ``sigma``)."""
+    (by default: clip, bilateral filter with ``sigma``).
+
+    A filter with an ``every`` of k runs only where ``steps_left`` (the steps of the octave after
+    this one) is a multiple of k: on every k-th step, the octave's last among them."""
     step = laplacian_normalize(grad, settings.pyramid_levels)
     if settings.step_size != 1:
         step = step * settings.step_size
     images = images + step
     for step_filter in settings.step_filters:
-        images = step_filter(images, sigma)
+        every = getattr(step_filter, "every", 1)
+        if every == 1:
+            images = step_filter(images, sigma)
+        else:
+            images = tf.cond(
+                tf.equal(tf.math.floormod(steps_left, every), 0),
+                lambda f=step_filter, x=images: f(x, sigma),
+                lambda x=images: x,
+            )
     return images
 
 
@@ -163,9 +178,10 @@ class TiledAscent:
         plan: tuple[tf.Tensor, ...],
         shifts: tf.Tensor,
         sigma: tf.Tensor,
+        steps_left: tf.Tensor | int = 0,
     ) -> tuple[tf.Tensor, tf.Tensor]:
         grad, objective = self._tiled_gradient(images, targets, plan, shifts)
-        return ascend(images, grad, sigma, self.settings), objective
+        return ascend(images, grad, sigma, self.settings, steps_left), objective
 
     def _octave_fn(
         self,
@@ -174,12 +190,15 @@ class TiledAscent:
         plan: tuple[tf.Tensor, ...],
         shifts: tf.Tensor,
         sigmas: tf.Tensor,
+        steps_left: tf.Tensor,
     ) -> tuple[tf.Tensor, tf.Tensor]:
         steps = tf.shape(shifts)[0]
         objectives = tf.TensorArray(tf.float32, size=steps, element_shape=[None])
 
         def body(i, images, objectives):
-            images, objective = self._step_fn(images, targets, plan, shifts[i], sigmas[i])
+            images, objective = self._step_fn(
+                images, targets, plan, shifts[i], sigmas[i], steps_left[i]
+            )
             return (
                 i + 1,
                 tf.ensure_shape(images, [None, None, None, 3]),
@@ -222,18 +241,30 @@ class TiledAscent:
         shift = _per_image(shift, images.shape[0])
         return fn(images, targets, plan, shift, tf.constant(sigma, tf.float32))[0]
 
-    def octave(self, images, targets, shifts, sigmas) -> tuple[tf.Tensor, tf.Tensor]:
+    def octave(
+        self, images, targets, shifts, sigmas, steps_left=None
+    ) -> tuple[tf.Tensor, tf.Tensor]:
         """All steps of an octave in one compiled call: step ``i`` rolls by ``shifts[i]`` (one
         (dy, dx) for all images, or one per image: [steps, 2] or [steps, batch, 2]) and filters
         with ``sigmas[i]``; nothing returns to Python between steps.
 
+        ``steps_left[i]`` is how many steps of the octave follow step ``i`` (see :func:`ascend`);
+        by default the call is the whole octave.
+
         Returns the images and the objective of every step [steps, batch]: each image's target
         logit (or channel mean) averaged over its tiles, before that step's update."""
-        specs = (tf.TensorSpec([None, None, 2], tf.int32), tf.TensorSpec([None], tf.float32))
+        specs = (
+            tf.TensorSpec([None, None, 2], tf.int32),
+            tf.TensorSpec([None], tf.float32),
+            tf.TensorSpec([None], tf.int32),
+        )
         fn = self._compiled("octave", self._octave_fn, *specs)
         images, targets, plan = self._inputs(images, targets)
         shifts = tf.stack([_per_image(shift, images.shape[0]) for shift in shifts])
-        return fn(images, targets, plan, shifts, tf.constant(sigmas, tf.float32))
+        if steps_left is None:
+            steps_left = np.arange(len(shifts))[::-1]
+        sigmas = tf.constant(sigmas, tf.float32)
+        return fn(images, targets, plan, shifts, sigmas, tf.constant(steps_left, tf.int32))
 
 
 def _per_image(shift, batch: int) -> tf.Tensor:

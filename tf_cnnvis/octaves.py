@@ -128,11 +128,14 @@ def render_together(
                 axis=1,
             )
             sigmas = [octave.sigma(i) for i in range(octave.iter_n)]
+            steps_left = np.arange(octave.iter_n)[::-1]
             per_step = ascent.plan(*size).runnable_count * len(targets)
             chunk = max(1, TILE_IMAGES_PER_CALL // max(per_step, 1))
             for first in range(0, octave.iter_n, chunk):
                 steps = slice(first, first + chunk)
-                images, objectives = ascent.octave(images, targets, shifts[steps], sigmas[steps])
+                images, objectives = ascent.octave(
+                    images, targets, shifts[steps], sigmas[steps], steps_left[steps]
+                )
                 images, objectives = images.numpy(), objectives.numpy()
                 for observer in observers:
                     observer.steps_done(targets, index, step, objectives)
