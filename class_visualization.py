@@ -9,7 +9,7 @@ with --help for its flags. Models are looked up in models/ beside this file.
 import sys
 from pathlib import Path
 
-from tf_cnnvis.cli import main
+from tf_cnnvis.cli import exit_process, main
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv, models_dir=Path(__file__).resolve().parent / "models"))
+    exit_process(main(sys.argv, models_dir=Path(__file__).resolve().parent / "models"))

@@ -191,3 +191,25 @@ def test_an_earlier_reports_row_cannot_point_out_of_its_folder(tmp_path, slim_mo
     layer = slim_model.layer("softmax2_pre_activation")
     (row,) = finish_run(folder, (1,), [], {}, layer, 224)
     assert row["file"] == "image_1.png" and row["best_tile"] < 1.0  # rated again, from its PNG
+
+
+def test_the_process_ends_with_its_exit_handlers_run_and_its_output_flushed():
+    # Once TensorFlow is loaded, the command line skips the interpreter's teardown (os._exit).
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    script = (
+        "import atexit, tensorflow\n"
+        "from tf_cnnvis.cli import exit_process\n"
+        "atexit.register(lambda: print('handler ran'))\n"
+        "print('buffered', end=' ')\n"
+        "exit_process(3)\n"
+        "print('not reached')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 3, result.stderr
+    assert result.stdout == "buffered handler ran\n"

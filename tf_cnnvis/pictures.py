@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from .cpu import usable_cpus
 from .files import atomic_write
 
 # zlib level of the PNG files: an 858-pixel picture takes 0.2 s at 3 against 0.86 s at Pillow's
@@ -29,6 +33,31 @@ def write_png(path: Path, image: np.ndarray) -> None:
         Image.fromarray(image, mode="RGB").save(
             handle, format="PNG", compress_level=PNG_COMPRESSION
         )
+
+
+def write_pngs(paths: Sequence[Path], images: Sequence[np.ndarray]) -> None:
+    """:func:`write_png` of each image to its path, the images encoded side by side on the CPUs
+    (zlib lets go of the GIL)."""
+    _side_by_side(write_png, paths, images)
+
+
+def encode_pngs(images: Sequence[np.ndarray], level: int) -> list[bytes]:
+    """Each uint8 [h, w, 3] image as the bytes of a PNG file at zlib ``level``, encoded side by
+    side on the CPUs."""
+
+    def encode(image: np.ndarray) -> bytes:
+        buffer = io.BytesIO()
+        Image.fromarray(image, mode="RGB").save(buffer, format="PNG", compress_level=level)
+        return buffer.getvalue()
+
+    return _side_by_side(encode, images)
+
+
+def _side_by_side(fn, *sequences) -> list:
+    if len(sequences[0]) < 2:
+        return list(map(fn, *sequences))
+    with ThreadPoolExecutor(max_workers=min(usable_cpus(), len(sequences[0]))) as pool:
+        return list(pool.map(fn, *sequences))
 
 
 def contact_sheet(

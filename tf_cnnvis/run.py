@@ -21,7 +21,7 @@ from .model import FrozenGraphModel
 from .model_files import ModelSource
 from .objectives import Objective, bind, unit
 from .octaves import Observer, render_together
-from .pictures import to_uint8, write_png
+from .pictures import to_uint8, write_pngs
 from .report import Score, score_dream, score_image, score_row
 from .schedule import ORIGINAL, Schedule
 from .settings import AscentSettings, Execution
@@ -242,7 +242,9 @@ def execute(
     try:
         for number, batch in enumerate(batches_done):
             if folder is not None:
-                batch = [_written(result, folder) for result in batch]
+                paths = [folder / result.file for result in batch]
+                write_pngs(paths, [result.image for result in batch])
+                batch = [replace(r, path=path) for r, path in zip(batch, paths, strict=True)]
             if summary is not None:
                 summary.images(np.stack([result.image for result in batch]), step=number)
             results.extend(batch)
@@ -254,9 +256,3 @@ def execute(
         summary.close()
     log(f"layer {spec.layer} took {time.perf_counter() - started:.1f} s")
     return results
-
-
-def _written(result: ClassResult, folder: Path) -> ClassResult:
-    path = folder / result.file
-    write_png(path, result.image)
-    return replace(result, path=path)
