@@ -132,7 +132,7 @@ def test_the_fast_preset_runs_the_first_octave_at_the_start_size_and_filters_hal
 
     schedule, ascent, execution = fast_preset(ORIGINAL, AscentSettings(), Execution())
     assert [(o.scale, o.iter_n) for o in schedule.octaves] == [
-        (1.0, 38), (1.96, 30), (1.4, 30), (1.4, 2)
+        (1.0, 38), (1.96, 30), (1.4, 24), (1.4, 2)
     ]  # fmt: skip
     assert octave_sizes(schedule, (224, 224))[0] == (224, 224)
     assert final_size(schedule, (224, 224)) == (859, 859)  # 858 without --fast
@@ -145,3 +145,8 @@ def test_the_fast_preset_runs_the_first_octave_at_the_start_size_and_filters_hal
     )
     assert schedule.octaves == (Octave(1.4, 2, 0.44, 0.304),)
     assert ascent.step_filters == (Bilateral(win_size=3, every=6),)
+    # The costliest octave is the one with most steps times pixels, and none gains a step.
+    three = Schedule(tuple(Octave(2.0, n, 0.44, 0.304) for n in (100, 30, 0)))
+    assert [o.iter_n for o in fast_preset(three, AscentSettings(), Execution())[0].octaves] == [
+        20, 5, 0
+    ]  # fmt: skip

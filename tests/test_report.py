@@ -184,7 +184,7 @@ def test_fast_preset_takes_a_fifth_of_the_iterations_and_covers_with_fewer_tiles
     result = run_in(tmp_path, stripes_graph_path, *STRIPES, "--fast")
     assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "out" / LAYER_DIR / "report.json").read_text())
-    assert [o["iter_n"] for o in report["params"]["octaves"]] == [12, 8]
+    assert [o["iter_n"] for o in report["params"]["octaves"]] == [12, 6]  # 8 is the costlier
     assert [o["scale"] for o in report["params"]["octaves"]] == [1.0, 1.4]
     assert report["execution"]["tile_grid"] == "cover"
     assert report["ascent"]["step_size"] == 1.5

@@ -232,15 +232,13 @@ def save(results: Sequence[ClassResult], folder: str | os.PathLike, run: dict | 
     ``deepdream.png``), ``report.json`` (with ``run`` as its run record) and
     ``contact_sheet.png``; return the PNGs' paths. Files appear whole or not at all."""
     from .files import prepare_folder
-    from .pictures import write_png
+    from .pictures import write_pngs
 
     folder = Path(folder)
     prepare_folder(folder, "`folder`")
-    written = []
-    for result in results:
-        path = folder / result.file
-        write_png(path, result.image)
-        written.append(replace(result, path=path))
+    paths = [folder / result.file for result in results]
+    write_pngs(paths, [result.image for result in results])
+    written = [replace(result, path=path) for result, path in zip(results, paths, strict=True)]
     _write_summary(folder, written, run or {})
     return [result.path for result in written]
 
