@@ -21,7 +21,7 @@ LAYER_DIR = "import_softmax2_pre_activation"
 FIRST = {"scale": 1.4, "iter_n": 1, "start_sigma": 0.44, "end_sigma": 0.304}
 # Long enough that the signal, sent a second after the first class's PNG, finds the second
 # class mid-octave on a busy machine too (the classes take the same time).
-LONG = {"scale": 1.0, "iter_n": 60, "start_sigma": 0.44, "end_sigma": 0.304}
+LONG = {"scale": 1.0, "iter_n": 30, "start_sigma": 0.44, "end_sigma": 0.304}
 
 
 def assert_only_complete_pngs(folder: Path, shape: tuple[int, int, int]) -> list[str]:

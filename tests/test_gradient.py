@@ -76,13 +76,17 @@ def test_step_clips_and_moves_the_image(slim_model):
     assert np.abs(free - images).mean() > 0.1
 
 
+def three_steps(seed: int) -> tuple[np.ndarray, np.ndarray, list[float]]:
+    """Two 230 x 240 start images, and three steps' shifts and sigmas."""
+    rng = np.random.default_rng(seed)
+    images = rng.normal([10, 90, 140], 8, (2, 230, 240, 3)).astype(np.float32)
+    return images, rng.integers(0, (230, 240), (3, 2)), [0.44, 0.4, 0.35]
+
+
 def test_octave_in_one_call_equals_step_by_step(slim_model):
     layer = slim_model.layer("softmax2_pre_activation")
     ascent = class_ascent(layer)
-    rng = np.random.default_rng(4)
-    images = rng.normal([10, 90, 140], 8, (2, 230, 240, 3)).astype(np.float32)
-    shifts = rng.integers(0, (230, 240), (3, 2))
-    sigmas = [0.44, 0.4, 0.35]
+    images, shifts, sigmas = three_steps(seed=4)
     at_once = ascent.octave(images, [1, 2], shifts, sigmas)[0].numpy()
     # The loop runs the steps in order with their own shift and sigma: the same as three calls.
     by_call = images
@@ -107,10 +111,7 @@ def test_an_octave_filters_every_other_step_counted_from_its_last(slim_model):
         TiledAscent(bound, 224, AscentSettings(step_filters=filters))
         for filters in ((Clip(), Bilateral(every=2)), (Clip(), Bilateral()), (Clip(),))
     )
-    rng = np.random.default_rng(7)
-    images = rng.normal([10, 90, 140], 8, (2, 230, 240, 3)).astype(np.float32)
-    shifts = rng.integers(0, (230, 240), (3, 2))
-    sigmas = [0.44, 0.4, 0.35]
+    images, shifts, sigmas = three_steps(seed=7)
     at_once = sometimes.octave(images, [1, 2], shifts, sigmas)[0].numpy()
     by_call = images
     for ascent, shift, sigma in zip((always, never, always), shifts, sigmas, strict=True):
