@@ -19,7 +19,7 @@ SCALAR_METADATA = tf.compat.v1.SummaryMetadata.FromString(
     scalar_metadata.create_summary_metadata(display_name=None, description=None).SerializeToString()
 )
 # zlib level of the summaries' PNGs: an 858-pixel picture takes 0.09 s at 1 against 0.86 s at
-# TensorFlow's default (6), for 17 % more bytes; a run logs four pictures per class.
+# zlib's default (6), for 17 % more bytes; a run logs four pictures per class.
 PNG_COMPRESSION = 1
 
 
