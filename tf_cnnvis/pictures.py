@@ -29,10 +29,9 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
 
 def write_png(path: Path, image: np.ndarray) -> None:
     """Write a uint8 [h, w, 3] image so that ``path`` is either absent, the old file or complete."""
+    png = _png(image, PNG_COMPRESSION)
     with atomic_write(path) as handle:
-        Image.fromarray(image, mode="RGB").save(
-            handle, format="PNG", compress_level=PNG_COMPRESSION
-        )
+        handle.write(png)
 
 
 def write_pngs(paths: Sequence[Path], images: Sequence[np.ndarray]) -> None:
@@ -44,13 +43,13 @@ def write_pngs(paths: Sequence[Path], images: Sequence[np.ndarray]) -> None:
 def encode_pngs(images: Sequence[np.ndarray], level: int) -> list[bytes]:
     """Each uint8 [h, w, 3] image as the bytes of a PNG file at zlib ``level``, encoded side by
     side on the CPUs."""
+    return _side_by_side(lambda image: _png(image, level), images)
 
-    def encode(image: np.ndarray) -> bytes:
-        buffer = io.BytesIO()
-        Image.fromarray(image, mode="RGB").save(buffer, format="PNG", compress_level=level)
-        return buffer.getvalue()
 
-    return _side_by_side(encode, images)
+def _png(image: np.ndarray, level: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(image, mode="RGB").save(buffer, format="PNG", compress_level=level)
+    return buffer.getvalue()
 
 
 def _side_by_side(fn, *sequences) -> list:

@@ -34,6 +34,16 @@ class Octave:
         """Bilateral sigma at ``step`` (0-based), as the original schedules it."""
         return self.start_sigma + (self.end_sigma - self.start_sigma) * step / self.iter_n
 
+    def with_iterations(self, factor: float) -> Octave:
+        """The octave with ``iter_n`` times ``factor``, rounded, and at least 1 where it was.
+
+        Examples
+        --------
+        >>> Octave(1.4, 10, 0.44, 0.304).with_iterations(0.04).iter_n
+        1
+        """
+        return replace(self, iter_n=max(min(self.iter_n, 1), round(self.iter_n * factor)))
+
 
 @dataclass(frozen=True)
 class Schedule:
@@ -59,9 +69,7 @@ class Schedule:
         >>> [o.iter_n for o in ORIGINAL.with_iterations(0.5).octaves]
         [95, 75, 75, 5]
         """
-        octaves = tuple(
-            replace(o, iter_n=max(min(o.iter_n, 1), round(o.iter_n * factor))) for o in self.octaves
-        )
+        octaves = tuple(octave.with_iterations(factor) for octave in self.octaves)
         return replace(self, octaves=octaves)
 
 

@@ -188,8 +188,7 @@ def fast_preset(
         o.iter_n * math.prod(p.scale for p in octaves[: i + 1]) ** 2 for i, o in enumerate(octaves)
     ]
     i = costs.index(max(costs))
-    fewer = max(min(octaves[i].iter_n, 1), round(octaves[i].iter_n * FAST_COSTLIEST))
-    octaves[i] = replace(octaves[i], iter_n=fewer)
+    octaves[i] = octaves[i].with_iterations(FAST_COSTLIEST)
     filters = tuple(
         replace(f, every=f.every * FAST_BILATERAL_EVERY) if isinstance(f, Bilateral) else f
         for f in ascent.step_filters
