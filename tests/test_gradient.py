@@ -149,3 +149,23 @@ def test_one_trace_serves_every_image_and_batch_size(slim_model):
         want = reference_gradient(layer, images, targets, (5, 9))
         np.testing.assert_allclose(got, want, atol=1e-4 * np.abs(want).max(), rtol=1e-3)
     assert ascent._functions["gradient"].experimental_get_tracing_count() == 1
+
+
+def test_deterministic_max_pooling_keeps_the_gradient(slim_graph_path):
+    """--deterministic changes which kernel differentiates max pooling, not the gradient."""
+    from tf_cnnvis.model import FrozenGraphModel, read_graph_def
+
+    graph = read_graph_def(slim_graph_path)
+    assert any(node.op == "MaxPool" for node in graph.node)
+    images = tf.constant(np.random.default_rng(0).uniform(0, 255, (2, 224, 224, 3)), tf.float32)
+    grads = []
+    for deterministic in (False, True):
+        model = FrozenGraphModel(graph, deterministic=deterministic)
+        layer = model.layer("softmax2_pre_activation")
+        with tf.GradientTape() as tape:
+            tape.watch(images)
+            score = tf.reduce_sum(layer.activations(images)[:, 1])
+        grads.append(tape.gradient(score, images).numpy())
+    scale = np.abs(grads[0]).max()
+    assert scale > 0
+    np.testing.assert_allclose(grads[1], grads[0], atol=1e-5 * scale)

@@ -35,6 +35,7 @@ def load(
     input_range: tuple[float, float] | None = None,
     input_mean: float | None = None,
     tile_size: int | None = None,
+    deterministic: bool = False,
 ):
     """A model ready to visualise, and its labels (or None).
 
@@ -49,6 +50,9 @@ def load(
         Subtracted from 0-255 pixels instead (a frozen graph's default: 117, inception5h's).
     tile_size : int, optional
         Side of the tiles the model runs on; by default its input size, else 224.
+    deterministic : bool
+        Differentiate max pooling by one kernel every time, so that one seed gives one picture
+        on one machine (about a quarter slower on networks with max pooling, such as GoogLeNet).
 
     Returns
     -------
@@ -67,10 +71,10 @@ def load(
         scaling = input_scaling(described, input_mean, input_range)
         from .model_files import load_model
 
-        return load_model(path, scaling, tile_size), described.labels
+        return load_model(path, scaling, tile_size, deterministic), described.labels
     if hasattr(model, "inputs") and hasattr(model, "layers"):
         scaling = input_scaling(ModelFile("keras"), input_mean, input_range)
-        return from_keras(model, scaling, tile_size), None
+        return from_keras(model, scaling, tile_size, deterministic=deterministic), None
     raise UserError(
         f"`model` must be a model file's path, a keras.Model or a loaded model, got "
         f"{type(model).__name__}"

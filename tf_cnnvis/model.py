@@ -15,6 +15,7 @@ from google.protobuf.message import DecodeError
 from .errors import UserError
 from .layout import IMPORT_PREFIX, canonical_layer_name
 from .lrn_rewrite import lrn_as_convolution
+from .pooling import one_kernel_max_pool_gradients
 
 IMAGES_SPEC = tf.TensorSpec([None, None, None, 3], tf.float32)
 SOURCES = ("Const", "Placeholder")  # nodes that hold data rather than compute a layer
@@ -144,6 +145,9 @@ class FrozenGraphModel:
     kind : str
         The file format it came from ("graphdef", "savedmodel", "keras", "tflite"); only a
         frozen graph's layers are named with the ``import/`` prefix in output folders.
+    deterministic : bool
+        Differentiate max pooling by one kernel every time, so that one seed gives one picture
+        on one machine (:mod:`tf_cnnvis.pooling`; slower on networks with max pooling).
     """
 
     def __init__(
@@ -156,8 +160,10 @@ class FrozenGraphModel:
         list_nodes: bool = True,
         fast_lrn: bool = True,
         kind: str = "graphdef",
+        deterministic: bool = False,
     ) -> None:
         self.kind = kind
+        self.deterministic = deterministic
         self.graph_def = graph_def
         self.input_name = input_name
         self.scaling = scaling
@@ -182,8 +188,9 @@ class FrozenGraphModel:
         self.input_size = (dims[1], dims[2]) if len(dims) == 4 and min(dims[1:3]) > 0 else None
         self.tile_size = int(tile_size or (self.input_size or (224,))[0])
         try:
+            run_def = one_kernel_max_pool_gradients(graph_def) if deterministic else graph_def
             self._run_def, self._added = (
-                lrn_as_convolution(graph_def, input_name) if fast_lrn else (graph_def, frozenset())
+                lrn_as_convolution(run_def, input_name) if fast_lrn else (run_def, frozenset())
             )
             self._wrapped = tf.compat.v1.wrap_function(self._import, [IMAGES_SPEC])
         except (ValueError, TypeError, KeyError, tf.errors.OpError) as exc:

@@ -51,14 +51,17 @@ class ModelSource:
         How 0-255 pixels map to the model's input values.
     tile_size : int, optional
         Tile side; by default the model's input size, else 224.
+    deterministic : bool
+        One kernel for every max-pooling gradient (see :class:`FrozenGraphModel`).
     """
 
     path: str
     scaling: InputScaling
     tile_size: int | None = None
+    deterministic: bool = False
 
     def load(self) -> FrozenGraphModel:
-        return load_model(Path(self.path), self.scaling, self.tile_size)
+        return load_model(Path(self.path), self.scaling, self.tile_size, self.deterministic)
 
 
 def model_kind(path: Path) -> str:
@@ -133,7 +136,9 @@ def input_scaling(
     )
 
 
-def load_model(path: Path, scaling: InputScaling, tile_size: int | None = None) -> FrozenGraphModel:
+def load_model(
+    path: Path, scaling: InputScaling, tile_size: int | None = None, deterministic: bool = False
+) -> FrozenGraphModel:
     """Read any supported model file and freeze it.
 
     Parameters
@@ -145,6 +150,8 @@ def load_model(path: Path, scaling: InputScaling, tile_size: int | None = None) 
         How 0-255 pixels map to the model's input values.
     tile_size : int, optional
         Tile side; by default the model's input size, else 224.
+    deterministic : bool
+        One kernel for every max-pooling gradient (see :class:`FrozenGraphModel`).
     """
     kind = model_kind(path)
     aliases, list_nodes = None, True
@@ -161,7 +168,14 @@ def load_model(path: Path, scaling: InputScaling, tile_size: int | None = None) 
     else:
         graph_def, input_name, aliases = _freeze_saved_model(path)
     return FrozenGraphModel(
-        graph_def, input_name, scaling, tile_size, aliases, list_nodes, kind=kind
+        graph_def,
+        input_name,
+        scaling,
+        tile_size,
+        aliases,
+        list_nodes,
+        kind=kind,
+        deterministic=deterministic,
     )
 
 
@@ -190,12 +204,23 @@ def _image_spec(shape, source: Path) -> tf.TensorSpec:
 
 
 def from_keras(
-    model, scaling: InputScaling, tile_size: int | None = None, name: str = "the Keras model"
+    model,
+    scaling: InputScaling,
+    tile_size: int | None = None,
+    name: str = "the Keras model",
+    deterministic: bool = False,
 ) -> FrozenGraphModel:
     """Freeze a loaded ``keras.Model`` of RGB images, every layer tapped by its Keras name."""
     graph_def, input_name, aliases, size = _freeze_keras_model(model, name)
     return FrozenGraphModel(
-        graph_def, input_name, scaling, tile_size or size, aliases, False, kind="keras"
+        graph_def,
+        input_name,
+        scaling,
+        tile_size or size,
+        aliases,
+        False,
+        kind="keras",
+        deterministic=deterministic,
     )
 
 
