@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import site
 import subprocess
 import sys
 
@@ -113,8 +114,10 @@ def test_a_missing_model_file(tmp_path):
 def test_installed_in_a_fresh_environment(tmp_path, slim_graph_path):
     """pip install of a copy of the checkout: the command and the package, from another folder.
 
-    The environment shares this one's installed packages (TensorFlow is 600 MB): what is tested
-    is the project's packaging, not the registry."""
+    The environment sees this one's installed packages through a .pth file (TensorFlow is
+    600 MB), pip and setuptools included: what is tested is the project's packaging, not the
+    registry. (``--system-site-packages`` would show the base interpreter's packages instead of
+    a virtual environment's, when the tests run in one.)"""
     source = tmp_path / "src"
     source.mkdir()
     for name in ("pyproject.toml", "README.md", "requirements.txt", "requirements-ray.txt"):
@@ -123,7 +126,10 @@ def test_installed_in_a_fresh_environment(tmp_path, slim_graph_path):
         ROOT / "tf_cnnvis", source / "tf_cnnvis", ignore=shutil.ignore_patterns("__pycache__")
     )
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    (site_packages,) = (venv / "lib").glob("python*/site-packages")
+    shared = [*site.getsitepackages(), site.getusersitepackages()]
+    (site_packages / "shared_environment.pth").write_text("\n".join(shared) + "\n")
     python, command = venv / "bin" / "python", venv / "bin" / "class-visualization"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     pip = [str(python), "-m", "pip", "install", "--no-deps", "--no-build-isolation", "-q"]
