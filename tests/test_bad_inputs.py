@@ -291,6 +291,18 @@ MODEL_CASES = {
         {},
         ["--classes holds 100000000000, but the layer has units 0..1007"],
     ),
+    "a superscript digit, which int() refuses": (
+        "slim",
+        ["--classes", "\u00b2"],
+        {},
+        ["--classes names '\u00b2' but the model has no label file"],
+    ),
+    "a class of 5000 digits": (
+        "slim",
+        ["--classes", "9" * 5000],
+        {},
+        ["--classes holds a number of 5000 digits, but the layer has units 0..1007"],
+    ),
     "tiles too small for the layer": (
         "slim",
         ["--tile_size", "64"],

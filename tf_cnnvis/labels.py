@@ -90,16 +90,16 @@ def resolve_classes(
             continue
         item = item.strip()
         low, dash, high = item.partition("-")
-        if item.isdigit():
-            classes.append(int(item))
-        elif dash and low.strip().isdigit() and high.strip().isdigit():
-            first, last = int(low), int(high)
+        if _is_index(item):
+            classes.append(_index(item, units))
+        elif dash and _is_index(low.strip()) and _is_index(high.strip()):
+            first, last = _index(low.strip(), units), _index(high.strip(), units)
             if last < first:
                 raise UserError(f"`classes` range {item} runs backwards; write {last}-{first}")
             if last >= units:
                 raise UserError(f"`classes` holds {last}, but the layer has units 0..{units - 1}")
             classes.extend(range(first, last + 1))
-        elif item.startswith("-") and item[1:].isdigit():
+        elif item.startswith("-") and _is_index(item[1:]):
             raise UserError(f"`classes` holds {item}; class indices start at 0")
         else:
             classes.append(_by_name(item, labels, lowered))
@@ -110,6 +110,21 @@ def resolve_classes(
         twice = next(c for c in classes if classes.count(c) > 1)
         raise UserError(f"`classes` names class {twice} twice; list each class once")
     return tuple(classes)
+
+
+def _is_index(text: str) -> bool:
+    """Whether ``text`` is written as a class index: decimal digits only (``isdigit`` also
+    takes superscripts such as '²', which ``int`` refuses)."""
+    return text.isdecimal()
+
+
+def _index(text: str, units: int) -> int:
+    """The class index ``text`` (decimal digits) names, or a one-line error past the layer's
+    units: a number too long to be one is not converted at all."""
+    if len(text.lstrip("0")) > len(str(units)):
+        shown = text if len(text) <= 12 else f"a number of {len(text)} digits"
+        raise UserError(f"`classes` holds {shown}, but the layer has units 0..{units - 1}")
+    return int(text)
 
 
 def _by_name(name: str, labels: list[str] | None, lowered: list[str]) -> int:
