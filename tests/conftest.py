@@ -65,7 +65,6 @@ def run_main(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     for the many cases that end in an error; TensorFlow's own C++ log lines are not captured."""
     import contextlib
     import io
-    import signal
 
     from tf_cnnvis import cli
 
@@ -78,7 +77,6 @@ def run_main(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
             code = cli.main(["class_visualization.py", *args], models_dir=ROOT / "models")
     finally:
         os.chdir(previous)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
 
 

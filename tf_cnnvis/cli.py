@@ -573,8 +573,29 @@ class Terminated(BaseException):
     """SIGTERM (a scheduler or ``kill``), raised where Python next runs, as Ctrl-C is."""
 
 
-def _on_sigterm(signum, frame) -> None:
-    raise Terminated
+class _Stop:
+    """The handler of Ctrl-C and SIGTERM: the first one stops the run where Python next runs;
+    any later one, while the run stops (removing temporary files, printing its line), is let
+    pass, so that a second signal cannot break that off with a traceback."""
+
+    def __init__(self) -> None:
+        self.stopping = False
+
+    def __call__(self, signum, frame) -> None:
+        if self.stopping:
+            return
+        self.stopping = True
+        raise KeyboardInterrupt if signum == signal.SIGINT else Terminated
+
+
+def _handle_signals() -> dict:
+    """Install :class:`_Stop` for SIGTERM, and for SIGINT unless it is ignored (a background
+    job's); return the handlers it replaced."""
+    stop, previous = _Stop(), {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            previous[signum] = signal.signal(signum, stop)
+    return previous
 
 
 def main(argv: list[str] | None = None, models_dir: Path = Path("models")) -> int:
@@ -610,7 +631,7 @@ def _main(argv: list[str], models_dir: Path) -> int:
     from tf_cnnvis.errors import VisualizationError
     from tf_cnnvis.runtime import import_tensorflow_quietly
 
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    previous = _handle_signals()
     resume = "every PNG already written is complete, run again with --skip_existing to do the rest"
     try:
         params, start = _check_input()
@@ -625,6 +646,9 @@ def _main(argv: list[str], models_dir: Path) -> int:
     except Terminated:
         print(f"error: terminated (SIGTERM); {resume}", file=sys.stderr)
         return 143
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def console_main() -> None:
