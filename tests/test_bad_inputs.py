@@ -61,6 +61,11 @@ PARAMS_CASES = {
         [],
         ["'background_color' must be 3 numbers"],
     ),
+    "background colour absurd but finite": (
+        dict(background_color="[1e308, 0, 0]"),
+        [],
+        ["'background_color' must be 3 numbers from 0 to 255"],
+    ),
     "batch size 0": ({}, ["--batch_size=0"], ["--batch_size must be at least 1, got 0"]),
     "tile batch 0": ({}, ["--tile_batch=0"], ["--tile_batch must be at least 1, got 0"]),
     "max side 0": ({}, ["--max_side=0"], ["--max_side must be at least 1"]),
@@ -273,6 +278,13 @@ MODEL_CASES = {
     ),
     "input range not numbers": ("slim", ["--input_range", "a,b"], {}, ["is not two numbers"]),
     "input mean nan": ("slim", ["--input_mean=nan"], {}, ["--input_mean must be a finite number"]),
+    "input range absurd but finite": (
+        "slim",
+        ["--input_range=-1e308,1e308"],
+        {},
+        ["--input_range -1e+308,1e+308 is beyond +-10000"],
+    ),
+    "input mean absurd but finite": ("slim", ["--input_mean=1e300"], {}, ["is beyond +-10000"]),
     "input range inf": (
         "slim",
         ["--input_range", "0,inf"],

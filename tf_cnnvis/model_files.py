@@ -98,6 +98,10 @@ def describe_model(path: Path) -> ModelFile:
     return ModelFile(kind, scaling, labels)
 
 
+# Input values beyond this are a mistake: the gradient of such a scaling overflows float32.
+INPUT_LIMIT = 1e4
+
+
 def input_scaling(
     model_file: ModelFile,
     input_mean: float | None = None,
@@ -117,11 +121,21 @@ def input_scaling(
     if input_mean is not None:
         if not math.isfinite(input_mean):
             raise UserError(f"`input_mean` must be a finite number, got {input_mean}")
+        if abs(input_mean) > INPUT_LIMIT:
+            raise UserError(
+                f"`input_mean` {input_mean:g} is beyond +-{INPUT_LIMIT:g}; models take pixels "
+                "near 0-255 (inception5h: 117)"
+            )
         return InputScaling.from_mean(input_mean)
     if input_range is not None:
         low, high = input_range
         if not (math.isfinite(low) and math.isfinite(high)):
             raise UserError(f"`input_range` must be two finite numbers, got {low},{high}")
+        if max(abs(low), abs(high)) > INPUT_LIMIT:
+            raise UserError(
+                f"`input_range` {low:g},{high:g} is beyond +-{INPUT_LIMIT:g}; models take "
+                "values such as -1,1, 0,1 or 0,255"
+            )
         if not low < high:
             raise UserError(f"`input_range` {low:g},{high:g} must go from low to high")
         return InputScaling.from_range(low, high)

@@ -290,4 +290,8 @@ def parse_schedule(octaves: object, background_color: object, where: str = "`oct
             where, f"'background_color' must be 3 numbers (RGB, 0-255), got {background_color!r}"
         )
     background = tuple(_number(where, "background_color", c, positive=False) for c in color_values)
+    if not all(0 <= c <= 255 for c in background):
+        raise _fail(
+            where, f"'background_color' must be 3 numbers from 0 to 255 (RGB), got {background!r}"
+        )
     return Schedule(parsed_octaves, background)  # type: ignore[arg-type]
