@@ -214,6 +214,22 @@ def test_a_trickling_mirror_is_given_up_at_the_deadline(tmp_path, graph_bytes):
     assert list((tmp_path / "models").iterdir()) == []
 
 
+def test_a_mirror_below_the_minimum_rate_is_given_up_before_the_deadline(tmp_path, graph_bytes):
+    from tf_cnnvis.download import Rate
+
+    body = make_zip(graph_bytes)
+
+    def trickle():  # a byte every 0.2 s, 60 at most
+        return (body[i : i + 1] for i in range(60))
+
+    with serve_stream(trickle, length=len(body), pause=0.2) as url:
+        with pytest.raises(FaultError, match=r"sent \d bytes in 1 s, below 100 bytes per 1 s"):
+            fetch_inception5h(
+                tmp_path / "models", url, "0" * 64, len(body), min_rate=Rate(100, 1.0)
+            )
+    assert list((tmp_path / "models").iterdir()) == []
+
+
 def test_a_full_models_folder_is_named_and_left_clean(tmp_path, graph_bytes):
     from tests.test_faults import small_disk
 

@@ -17,6 +17,7 @@ import urllib.error
 import urllib.request
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -25,6 +26,16 @@ from .files import atomic_write
 from .layout import INCEPTION5H
 
 INCEPTION5H_URL = "https://storage.googleapis.com/download.tensorflow.org/models/inception5h.zip"
+
+
+@dataclass(frozen=True)
+class Rate:
+    """At least ``per_window`` bytes in every ``seconds`` seconds of a download."""
+
+    per_window: int
+    seconds: float
+
+
 INCEPTION5H_SIZE = 49_937_555
 INCEPTION5H_SHA256 = "d13569f6a98159de37e92e9c8ec4dae8f674fbf475f69fe6199b514f756d4364"
 GRAPH_FILE = INCEPTION5H
@@ -35,6 +46,9 @@ CHUNK = 1 << 20
 # is given up after STALL_S seconds of silence.
 DEADLINE_S = 600.0
 STALL_S = 60.0
+# A server slower than this over a whole window is given up long before the deadline: at
+# 10 kB/s the 50 MB would take 83 minutes.
+MIN_RATE = Rate(10_000, 60.0)
 
 
 def resolve_model(
@@ -78,11 +92,13 @@ def fetch_inception5h(
     size: int | None = INCEPTION5H_SIZE,
     progress: Callable[[int, int], None] | None = None,
     deadline_s: float = DEADLINE_S,
+    min_rate: Rate = MIN_RATE,
 ) -> Path:
     """Download and verify inception5h's zip, then extract the graph and its labels.
 
-    A server that announces or sends more than ``size`` bytes is refused at once, and one that
-    takes longer than ``deadline_s`` seconds in all is given up.
+    A server that announces or sends more than ``size`` bytes is refused at once, one that sends
+    less than ``min_rate`` in a window of its seconds, or takes longer than ``deadline_s``
+    seconds in all, is given up.
 
     Returns the path of the extracted graph. Raises :class:`FaultError` with one line saying what
     failed, the URL, and where to put the files by hand.
@@ -103,7 +119,7 @@ def fetch_inception5h(
             f"`models_dir`, or {manual}"
         ) from None
     with archive:
-        digest = _download(url, archive, size, progress, manual, deadline_s, models_dir)
+        digest = _download(url, archive, size, progress, manual, deadline_s, models_dir, min_rate)
         if digest != sha256:
             raise FaultError(
                 f"the file from {url} has SHA-256 {digest}, not the published {sha256}; "
@@ -121,12 +137,14 @@ def _download(
     manual: str,
     deadline_s: float = DEADLINE_S,
     folder: Path | None = None,
+    min_rate: Rate = MIN_RATE,
 ) -> str:
-    """Stream ``url`` into ``sink`` (a file in ``folder``), bounded in size and time; return
-    its SHA-256."""
+    """Stream ``url`` into ``sink`` (a file in ``folder``), bounded in size, time and rate;
+    return its SHA-256."""
     digest = hashlib.sha256()
     done = 0
     started = time.monotonic()
+    window_start, window_done = started, 0
     too_big = f"the file from {url} is larger than the published {size} bytes and was discarded"
     try:
         with urllib.request.urlopen(url, timeout=STALL_S) as response:
@@ -140,11 +158,22 @@ def _download(
                 done += len(chunk)
                 if size is not None and done > size:
                     raise FaultError(f"{too_big}; {manual}")
-                if time.monotonic() - started > deadline_s:
+                now = time.monotonic()
+                if now - started > deadline_s:
                     raise FaultError(
                         f"the download from {url} took more than {deadline_s:.0f} s "
                         f"({done} of {announced or size} bytes) and was discarded; {manual}"
                     )
+                if now - window_start >= min_rate.seconds:
+                    if done - window_done < min_rate.per_window * (now - window_start) / (
+                        min_rate.seconds
+                    ):
+                        raise FaultError(
+                            f"the download from {url} sent {done - window_done} bytes in "
+                            f"{now - window_start:.0f} s, below {min_rate.per_window} bytes per "
+                            f"{min_rate.seconds:.0f} s, and was discarded; {manual}"
+                        )
+                    window_start, window_done = now, done
                 try:
                     sink.write(chunk)
                 except OSError as exc:
