@@ -121,6 +121,7 @@ def cli(tmp_path, model, *args, in_process: bool = False):
 def assert_one_line_error(result, code: int, words: list[str]) -> None:
     assert result.returncode == code, (result.returncode, result.stderr)
     assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert len(result.stderr) <= len("error: \n") + 300, len(result.stderr)
     for word in words:
         assert word in result.stderr, (word, result.stderr)
 
@@ -234,6 +235,12 @@ def no_input_graph() -> None:
 # (model: a file name or a builder, extra CLI arguments, params.py, words stderr must hold)
 MODEL_CASES = {
     "unknown layer": ("slim", ["--layer", "mixed4z"], {}, ["no layer 'mixed4z'", "did you mean"]),
+    "a layer name of 300 characters": (
+        "slim",
+        ["--layer", "mixed4z" + "x" * 293],
+        {},
+        ["no layer 'mixed4zxx", "\u2026"],
+    ),
     "the input as layer": ("slim", ["--layer", "import/input"], {}, ["no layer 'input'"]),
     "layer of rank 3": (
         odd_rank_graph,

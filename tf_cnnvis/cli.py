@@ -613,6 +613,8 @@ def main(argv: list[str] | None = None, models_dir: Path = Path("models")) -> in
 
 
 def _main(argv: list[str], models_dir: Path) -> int:
+    from tf_cnnvis.errors import fit_line
+
     if HELP_FLAGS & set(argv[1:]):
         print(__doc__)
         print(FLAGS.module_help(sys.modules[__name__]))
@@ -620,11 +622,11 @@ def _main(argv: list[str], models_dir: Path) -> int:
     try:
         extra = FLAGS(argv)[1:]
     except flags.Error as exc:
-        print(f"error: {exc}; see --help", file=sys.stderr)
+        print(f"error: {fit_line(' '.join(f'{exc}; see --help'.split()))}", file=sys.stderr)
         return 2
     if extra:
         print(
-            f"error: unexpected argument {extra[0]!r}; flags look like --name=value",
+            f"error: {fit_line(f'unexpected argument {extra[0]!r}; flags look like --name=value')}",
             file=sys.stderr,
         )
         return 2

@@ -11,6 +11,30 @@ import re
 from collections.abc import Mapping
 
 _PARAMETER = re.compile(r"`(\w+)`")
+# The longest error line the command line prints: beyond it, a line wraps into a paragraph.
+LINE_LIMIT = 300
+ELLIPSIS = "\u2026"
+
+
+def fit_line(text: str, limit: int = LINE_LIMIT) -> str:
+    """``text`` within ``limit`` characters: its longest words (paths, names, a quoted library
+    message) shortened in the middle, keeping their start and end, then, if need be, its end cut.
+
+    Examples
+    --------
+    >>> fit_line("cannot read /data/" + "x" * 40 + "/model.pb; check it", 40)
+    'cannot read /data/xxx…model.pb; check it'
+    """
+    words = text.split(" ")
+    while len(" ".join(words)) > limit:
+        longest = max(range(len(words)), key=lambda i: len(words[i]))
+        word = words[longest]
+        keep = len(word) - (len(" ".join(words)) - limit) - 1
+        if keep < 16 or len(word) < 24:
+            break
+        words[longest] = word[: keep - keep // 2] + ELLIPSIS + word[len(word) - keep // 2 :]
+    text = " ".join(words)
+    return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
 
 
 class VisualizationError(Exception):
@@ -20,14 +44,16 @@ class VisualizationError(Exception):
 
     def explain(self, names: Mapping[str, str]) -> str:
         """The message with each backquoted parameter named as ``names`` says (unknown ones
-        lose their backquotes).
+        lose their backquotes), as one line of at most :data:`LINE_LIMIT` characters
+        (:func:`fit_line`).
 
         Examples
         --------
         >>> UserError("pick another `layer`").explain({"layer": "--layer"})
         'pick another --layer'
         """
-        return _PARAMETER.sub(lambda m: names.get(m[1], m[1]), str(self))
+        text = _PARAMETER.sub(lambda m: names.get(m[1], m[1]), str(self))
+        return fit_line(" ".join(text.split()))
 
 
 class UserError(VisualizationError):
