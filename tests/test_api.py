@@ -8,6 +8,7 @@ import shutil
 import site
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -107,7 +108,7 @@ def test_mistakes_are_named_in_the_apis_own_terms(slim_graph_path, kwargs, words
 
 
 def test_a_missing_model_file(tmp_path):
-    with pytest.raises(UserError, match="model file .*nowhere.pb not found; check `model`"):
+    with pytest.raises(UserError, match="model file .*nowhere.pb not found, nor in models/; check `model`"):
         tf_cnnvis.visualize(tmp_path / "nowhere.pb", [1])
 
 
@@ -168,3 +169,20 @@ def test_the_docs_example_draws_classes_the_network_recognises(tmp_path, mobilen
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "contact_sheet.png", "image_2.png", "image_853.png", "objective.png", "report.json",
     ]  # fmt: skip
+
+
+def test_a_model_is_found_by_name_in_the_models_folder_as_the_cli_finds_it(
+    tmp_path, monkeypatch, slim_graph_path
+):
+    from tf_cnnvis.model_files import find_model_file
+
+    (tmp_path / "models").mkdir()
+    shutil.copy(slim_graph_path, tmp_path / "models" / "slim.pb")
+    monkeypatch.chdir(tmp_path)
+    assert find_model_file("slim.pb") == Path("models/slim.pb")
+    assert find_model_file(tmp_path / "models" / "slim.pb") == tmp_path / "models" / "slim.pb"
+    assert find_model_file("other.pb") is None
+    (result,) = tf_cnnvis.visualize("slim.pb", [7], octaves=TINY_OCTAVES[:1], seed=0)
+    assert result.unit == 7 and result.image.shape == (313, 313, 3)
+    with pytest.raises(tf_cnnvis.UserError, match="model file other.pb not found, nor in models/"):
+        tf_cnnvis.visualize("other.pb", [7], octaves=TINY_OCTAVES[:1], seed=0)

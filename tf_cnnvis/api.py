@@ -43,7 +43,8 @@ def load(
     ----------
     model : str, Path, keras.Model or FrozenGraphModel
         A frozen ``.pb``, a SavedModel folder, a Keras ``.keras`` / ``.h5`` file, a float
-        ``.tflite`` file, a loaded Keras model, or a model this function returned.
+        ``.tflite`` file (a path, or a name in ``./models`` as the command line finds it), a
+        loaded Keras model, or a model this function returned.
     input_range : (float, float), optional
         The values the model wants for pixels 0 and 255, e.g. ``(-1, 1)``.
     input_mean : float, optional
@@ -59,14 +60,21 @@ def load(
     (FrozenGraphModel, list of str or None)
     """
     from .model import FrozenGraphModel
-    from .model_files import ModelFile, describe_model, from_keras, input_scaling
+    from .model_files import (
+        MODELS_DIR,
+        ModelFile,
+        describe_model,
+        find_model_file,
+        from_keras,
+        input_scaling,
+    )
 
     if isinstance(model, FrozenGraphModel):
         return model, None
     if isinstance(model, (str, os.PathLike)):
-        path = Path(model)
-        if not path.exists():
-            raise UserError(f"model file {path} not found; check `model`")
+        path = find_model_file(model, MODELS_DIR)
+        if path is None:
+            raise UserError(f"model file {model} not found, nor in {MODELS_DIR}/; check `model`")
         described = describe_model(path)
         scaling = input_scaling(described, input_mean, input_range)
         from .model_files import load_model

@@ -241,7 +241,7 @@ def parse_shard(spec: str) -> tuple[int, int]:
     return index, count
 
 
-def _check_input():
+def _check_input(models_dir: Path):
     """Check the flags, params.py and the start image before TensorFlow starts (a mistake is
     reported in a moment); return the params (None when only listing) and the start image."""
     from tf_cnnvis.errors import UserError
@@ -279,8 +279,11 @@ def _check_input():
     outdir, logdir = _folders()
     check_folder(outdir, "--outdir_path")
     check_folder(logdir, "--logdir_path")
-    if FLAGS.judge is not None and not Path(FLAGS.judge).exists():
-        raise UserError(f"--judge model {FLAGS.judge} does not exist; give a .tflite or model file")
+    if FLAGS.judge is not None and _judge_path(models_dir) is None:
+        raise UserError(
+            f"--judge model {FLAGS.judge} does not exist, nor in "
+            f"{FLAGS.models_dir or models_dir}/; give a .tflite or model file"
+        )
     start = read_start_image(Path(FLAGS.input_image)) if FLAGS.input_image else None
     first = start.shape[:2] if start is not None else (FLAGS.tile_size or 224,) * 2
     check_smallest(params.schedule, first, source)
@@ -293,6 +296,13 @@ def _check_input():
             f"lower their scales, or pass --max_side {max(height, width)} to allow it"
         )
     return params, start
+
+
+def _judge_path(models_dir: Path) -> Path | None:
+    """The --judge file, found as --model is: a path, else by its name in --models_dir."""
+    from tf_cnnvis.model_files import find_model_file
+
+    return find_model_file(FLAGS.judge, Path(FLAGS.models_dir or models_dir))
 
 
 def _folders() -> tuple[Path, Path]:
@@ -358,7 +368,7 @@ def run(params, start, models_dir: Path) -> int:
         return _list_classes(labels, model_path)
     if layer.softmax_replaced:
         print(f"layer {layer.name} is a softmax: visualising its logits {layer.node}")
-    judge = _judge(layer) if FLAGS.judge else None
+    judge = _judge(layer, models_dir) if FLAGS.judge else None
     outdir, logdir = _folders()
     folder_name = layer_folder(layer.shown, imported=model.kind == "graphdef")
     folder = outdir / folder_name
@@ -409,7 +419,7 @@ def run(params, start, models_dir: Path) -> int:
     return 0
 
 
-def _judge(layer):
+def _judge(layer, models_dir: Path):
     """The --judge network, loaded before any rendering so that a bad file costs no work."""
     from tf_cnnvis.errors import UserError
     from tf_cnnvis.judge import Judge
@@ -419,7 +429,7 @@ def _judge(layer):
             f"--judge rates classes, but layer '{layer.name}' has channels; "
             "leave --judge out or visualise a classifier layer"
         )
-    judge = Judge(FLAGS.judge)
+    judge = Judge(_judge_path(models_dir) or FLAGS.judge)
     if judge.labels is None:
         print(f"the judge {judge.name} has no labels: classes are matched by index")
     return judge
@@ -636,7 +646,7 @@ def _main(argv: list[str], models_dir: Path) -> int:
     previous = _handle_signals()
     resume = "every PNG already written is complete, run again with --skip_existing to do the rest"
     try:
-        params, start = _check_input()
+        params, start = _check_input(models_dir)
         import_tensorflow_quietly()
         return run(params, start, models_dir)
     except VisualizationError as exc:

@@ -70,19 +70,19 @@ def resolve_model(
     progress : callable, optional
         ``progress(done_bytes, total_bytes)`` during a download.
     """
+    from .model_files import find_model_file
+
+    found = find_model_file(model, models_dir)
+    if found is not None:
+        return found
     given = Path(model)
-    if given.exists():  # a file, or a SavedModel folder
-        return given
-    stored = Path(models_dir) / given.name
-    if stored.exists():
-        return stored
     if given.name != GRAPH_FILE or given.parent != Path("."):
         raise UserError(
             f"model file {model} not found (looked at that path and in {models_dir}/); "
             "check `model`"
         )
     fetch_inception5h(Path(models_dir), url, progress=progress)
-    return stored
+    return Path(models_dir) / given.name
 
 
 def fetch_inception5h(

@@ -64,6 +64,28 @@ class ModelSource:
         return load_model(Path(self.path), self.scaling, self.tile_size, self.deterministic)
 
 
+# Where a model named without a folder is looked for when the caller names no other place: the
+# models folder of the current folder, as the installed command line has it.
+MODELS_DIR = Path("models")
+
+
+def find_model_file(model: str | Path, models_dir: Path = MODELS_DIR) -> Path | None:
+    """``model`` as a path (a file, or a SavedModel folder), else by its name in ``models_dir``;
+    None where neither exists. One rule for the drawing model and the judge, on the command line
+    and in the API.
+
+    Examples
+    --------
+    >>> find_model_file("no-such-model.tflite", Path("/nowhere")) is None
+    True
+    """
+    given = Path(model)
+    if given.exists():
+        return given
+    stored = Path(models_dir) / given.name
+    return stored if stored.exists() else None
+
+
 def model_kind(path: Path) -> str:
     """Which reader ``path`` needs, from its suffix or (for a folder) its saved_model.pb."""
     path = Path(path)
