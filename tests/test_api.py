@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import site
@@ -150,6 +151,8 @@ def test_installed_in_a_fresh_environment(tmp_path, slim_graph_path):
         [str(python), "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path
     )
     assert ran.returncode == 0, ran.stderr
+    # As quiet as the command line: none of TensorFlow's start-up and C++ log lines.
+    assert not re.search(r"^([IWE]\d{4} |WARNING: All log)", ran.stderr, re.M), ran.stderr
     where, unit, shape = ran.stdout.split(" ", 2)
     assert where.startswith(str(venv)) and unit == "7" and shape.strip() == "(313, 313, 3)"
 

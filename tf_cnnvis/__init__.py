@@ -6,7 +6,8 @@ bilateral and TV-Bregman regularisation, after tf_cnnvis / DeepDream.
 
 Names are imported on first use, so that the modules that do not need TensorFlow (schedule,
 settings, objectives, errors, labels) load without it: the command line checks its input before
-TensorFlow starts.
+TensorFlow starts. The first name that needs TensorFlow imports it as the command line does,
+with its start-up chatter and C++ log lines kept off the console.
 """
 
 from __future__ import annotations
@@ -37,13 +38,18 @@ _EXPORTS = {
     "TiledAscent": "ascent",
 }
 _MODULES = ("objectives", "filters")
+_WITHOUT_TENSORFLOW = {"schedule", "settings", "objectives", "errors"}
 
 __all__ = sorted([*_EXPORTS, *_MODULES])
 
 
 def __getattr__(name: str):
-    if name in _MODULES:
-        return importlib.import_module(f".{name}", __name__)
-    if name not in _EXPORTS:
+    module = name if name in _MODULES else _EXPORTS.get(name)
+    if module is None:
         raise AttributeError(f"module 'tf_cnnvis' has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    if module not in _WITHOUT_TENSORFLOW:
+        from .runtime import import_tensorflow_quietly
+
+        import_tensorflow_quietly()
+    imported = importlib.import_module(f".{module}", __name__)
+    return imported if name in _MODULES else getattr(imported, name)
