@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import shutil
 import site
 import subprocess
@@ -109,7 +109,9 @@ def test_mistakes_are_named_in_the_apis_own_terms(slim_graph_path, kwargs, words
 
 
 def test_a_missing_model_file(tmp_path):
-    with pytest.raises(UserError, match="model file .*nowhere.pb not found, nor in models/; check `model`"):
+    with pytest.raises(
+        UserError, match="model file .*nowhere.pb not found, nor in models/; check `model`"
+    ):
         tf_cnnvis.visualize(tmp_path / "nowhere.pb", [1])
 
 
