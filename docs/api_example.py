@@ -18,11 +18,11 @@ octaves = [
 ]
 results = tf_cnnvis.visualize(model, ["goldfish", "tennis ball"], octaves=octaves, seed=0)
 for result in results:
-    print(f"{result.unit} {result.label}: {result.image.shape}, best tile p={result.best_tile:.3f}")
+    print(f"{result.unit} {result.label}: {result.image.shape}, best tile p={result.probability:.3f}")
 
 # Objectives combine: the goldfish (class 2) minus half of the tench (class 1).
 (fish,) = tf_cnnvis.visualize(model, objective=unit(2) - 0.5 * unit(1), octaves=octaves, seed=0)
-print(f"goldfish - 0.5 tench: best tile objective {fish.best_tile:.1f}")
+print(f"goldfish - 0.5 tench: best tile objective {fish.objective_value:.1f}")
 
 tf_cnnvis.save([*results, fish], folder)
 print(f"saved to {folder}")

@@ -45,6 +45,7 @@ def test_visualize_returns_one_picture_per_class_and_writes_nothing(api_run):
         assert result.image.dtype == np.uint8 and result.image.shape == (438, 438, 3)
         assert result.image.min() == 0 and result.image.max() == 255
         assert 0.0 <= result.best_tile <= 1.0 and result.label == ""
+        assert result.probability == result.best_tile and result.objective_value is None
     assert np.abs(results[0].image.astype(float) - results[1].image).mean() > 5
 
 

@@ -4,7 +4,7 @@ Examples
 --------
 >>> import tf_cnnvis  # doctest: +SKIP
 >>> results = tf_cnnvis.visualize("mobilenet.tflite", ["goldfish", 5], seed=0)  # doctest: +SKIP
->>> results[0].label, results[0].image.shape, results[0].best_tile  # doctest: +SKIP
+>>> results[0].label, results[0].image.shape, results[0].probability  # doctest: +SKIP
 ('goldfish', (858, 858, 3), 0.9998)
 """
 
@@ -178,7 +178,9 @@ def visualize(
     -------
     list of Result
         One per class, in order, each with ``.unit``, ``.label``, ``.image`` (uint8 [h, w, 3])
-        and ``.best_tile`` (the class's probability on the best model-sized tile).
+        ``.probability`` (the class's probability on the best model-sized tile) or, for a
+        channel, DeepDream or a combined objective, ``.objective_value`` (what was maximised, on
+        that tile), the other None.
 
     Raises
     ------

@@ -109,9 +109,22 @@ class ClassResult:
 
     @property
     def best_tile(self) -> float:
-        """The class's probability on the best model-sized tile (a channel's mean activation,
-        or a DeepDream objective, for those)."""
+        """The best model-sized tile's figure: :attr:`probability` for a class of a classifier,
+        else :attr:`objective_value`."""
         return self.score.best_tile
+
+    @property
+    def probability(self) -> float | None:
+        """The class's softmax probability on the best model-sized tile; None where the picture
+        is not of a classifier's class (a channel, DeepDream, a combined objective)."""
+        return self.score.best_tile if self.score.top_tile else None
+
+    @property
+    def objective_value(self) -> float | None:
+        """What was maximised, on the best model-sized tile: a channel's mean activation, or
+        DeepDream's or a combined objective's value; None for a classifier's class, whose
+        figure is its :attr:`probability`."""
+        return None if self.score.top_tile else self.score.best_tile
 
     def row(self) -> dict:
         """Its entry in ``report.json``."""
