@@ -18,7 +18,8 @@ octaves = [
 ]
 results = tf_cnnvis.visualize(model, ["goldfish", "tennis ball"], octaves=octaves, seed=0)
 for result in results:
-    print(f"{result.unit} {result.label}: {result.image.shape}, best tile p={result.probability:.3f}")
+    shape, p = result.image.shape, result.probability
+    print(f"{result.unit} {result.label}: {shape}, best tile p={p:.3f}")
 
 # Objectives combine: the goldfish (class 2) minus half of the tench (class 1).
 (fish,) = tf_cnnvis.visualize(model, objective=unit(2) - 0.5 * unit(1), octaves=octaves, seed=0)

@@ -14,7 +14,9 @@ from tests.conftest import ROOT
 LAYER_DIR = "import_softmax2_pre_activation"
 OCTAVE = {"scale": 1.4, "iter_n": 2, "start_sigma": 0.44, "end_sigma": 0.304}
 CLASSES = (1, 2, 3, 4, 5)
-COMMON = ("--batch_size", "2", "--seed", "7", "--quiet")
+# --deterministic: without it, about one render in fifteen of this max-pooling graph ends in
+# another picture (tf_cnnvis/pooling.py).
+COMMON = ("--batch_size", "2", "--seed", "7", "--quiet", "--deterministic")
 
 
 def cli_process(tmp_path, model, *args) -> subprocess.Popen:
@@ -32,7 +34,8 @@ def pictures(tmp_path) -> dict[str, np.ndarray]:
 
 
 def assert_same_pictures(got: dict, want: dict) -> None:
-    """The same files; pixels equal up to the float-ordering noise of CPU threads."""
+    """The same files; pixels equal up to the float noise of another thread count (a Ray
+    worker's)."""
     assert sorted(got) == sorted(want)
     for name in want:
         assert np.abs(got[name] - want[name]).mean() < 2.0, name

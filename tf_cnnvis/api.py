@@ -131,6 +131,7 @@ def visualize(
     outdir: str | os.PathLike | None = None,
     logdir: str | os.PathLike | None = None,
     progress: bool = False,
+    deterministic: bool = False,
 ) -> list[ClassResult]:
     """Paint what ``model`` has learned: one picture per class, by multi-octave gradient ascent
     with bilateral and TV-Bregman regularisation (the command line's algorithm and defaults).
@@ -173,6 +174,8 @@ def visualize(
         (:func:`tf_cnnvis.layout.layer_folder`); by default no file is written (see :func:`save`).
     progress : bool
         Show a progress bar on standard error.
+    deterministic : bool
+        One seed, one picture on this machine; see :func:`load`.
 
     Returns
     -------
@@ -196,7 +199,11 @@ def visualize(
     execution = execution or Execution()
     configure_tensorflow(execution.precision)
     loaded, own_labels = load(
-        model, input_range=input_range, input_mean=input_mean, tile_size=tile_size
+        model,
+        input_range=input_range,
+        input_mean=input_mean,
+        tile_size=tile_size,
+        deterministic=deterministic,
     )
     chosen = loaded.layer(layer or loaded.default_layer())
     names = _labels(labels, own_labels, chosen)
