@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from tests.conftest import run_cli, run_in, write_params
+from tests.conftest import TINY_OCTAVES, run_cli, run_in, write_params
 
 LAYER_DIR = "import_softmax2_pre_activation"
 TINY_FIRST = {"scale": 1.4, "iter_n": 1, "start_sigma": 0.44, "end_sigma": 0.304}
@@ -156,6 +156,7 @@ def test_skip_existing_renders_only_the_missing_classes(tmp_path, slim_graph_pat
     assert not stale.exists()
     assert np.asarray(Image.open(folder / "image_2.png")).shape == (438, 438, 3)
     assert f"skipping 2 classes already in {folder}: 1, 3" in result.stdout
+    assert "note:" not in result.stdout  # the same settings: nothing to say
     assert "2 -> featuremap completed." in result.stdout.splitlines()
     assert sorted(p.name for p in folder.glob("image_*")) == [
         "image_1.png",
@@ -163,6 +164,18 @@ def test_skip_existing_renders_only_the_missing_classes(tmp_path, slim_graph_pat
         "image_3.png",
     ]
     assert {n: (folder / n).stat().st_mtime_ns for n in kept} == kept
+
+
+def test_a_run_with_other_settings_into_the_same_folder_says_so(tmp_path, slim_graph_path):
+    write_params(tmp_path / "p", octaves=TINY_OCTAVES[:1], classes=(1,))
+    assert run_in(tmp_path, slim_graph_path, "--seed", "0").returncode == 0
+    result = run_in(tmp_path, slim_graph_path, "--seed", "0", "--fast")
+    assert result.returncode == 0, result.stderr
+    folder = tmp_path / "out" / LAYER_DIR
+    assert (
+        f"note: {folder} holds pictures of a run with other octaves, ascent, tile_grid; this run "
+        "replaces them (pass another --outdir_path to keep the runs apart)"
+    ) in result.stdout.splitlines()
 
 
 def test_a_picture_name_taken_by_a_folder_is_found_before_the_render(tmp_path, slim_graph_path):

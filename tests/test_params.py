@@ -150,3 +150,11 @@ def test_the_fast_preset_runs_the_first_octave_at_the_start_size_and_filters_hal
     assert [o.iter_n for o in fast_preset(three, AscentSettings(), Execution())[0].octaves] == [
         20, 5, 0
     ]  # fmt: skip
+
+
+def test_the_readme_dream_schedule_loads():
+    from tests.conftest import ROOT
+    from tf_cnnvis.schedule import load_params
+
+    params = load_params(str(ROOT / "docs" / "dream_params.py"))
+    assert [o.scale for o in params.schedule.octaves] == [1.0, 1.2]

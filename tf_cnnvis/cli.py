@@ -340,7 +340,7 @@ def run(params, start, models_dir: Path) -> int:
     from tf_cnnvis.layout import CONTACT_SHEET, REPORT, layer_folder, missing_classes, names_taken
     from tf_cnnvis.model_files import ModelSource, describe_model
     from tf_cnnvis.progress import ProgressBar
-    from tf_cnnvis.report import finish_run, format_rows
+    from tf_cnnvis.report import changed_settings, finish_run, format_rows
     from tf_cnnvis.runtime import configure_tensorflow
 
     started = time.perf_counter()
@@ -392,6 +392,14 @@ def run(params, start, models_dir: Path) -> int:
             shown = ", ".join("deepdream" if unit is None else str(unit) for unit in done)
             print(f"skipping {len(done)} classes already in {folder}: {shown}")
         todo = missing
+    run_info = _run_record(model_path, model_file.kind, model, layer, spec, run_classes)
+    changed = changed_settings(folder / REPORT, run_info) if todo else []
+    if changed:
+        kept = "keeps the others' pictures beside" if FLAGS.skip_existing else "replaces"
+        print(
+            f"note: {folder} holds pictures of a run with other {', '.join(changed)}; this run "
+            f"{kept} them (pass another --outdir_path to keep the runs apart)"
+        )
     bar = ProgressBar(spec.schedule, len(todo), disable=True if FLAGS.quiet else None)
     try:
         if not todo:  # all there already (a DeepDream's objective reads no class list)
@@ -405,7 +413,7 @@ def run(params, start, models_dir: Path) -> int:
             new_rows = [result.row() for result in results]
     finally:
         bar.close()
-    run_info = _run_record(model_path, model_file.kind, model, layer, spec, run_classes)
+    run_info["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     run_info["total_s"] = round(time.perf_counter() - started, 1)
     # The report covers the whole class list: the shards that finish last add the others' rows.
     if judge is not None:

@@ -305,6 +305,40 @@ def write_report(path: Path, rows: list[dict], run: dict) -> None:
         handle.write(text.encode("utf-8"))
 
 
+# What decides a run's pictures, as report.json records it: (section, key), None for the
+# section itself.
+PICTURE_SETTINGS = (
+    ("params", "octaves"),
+    ("params", "background_color"),
+    ("ascent", None),
+    ("execution", "tile_grid"),
+    ("objective", None),
+    ("precision", None),
+)
+
+
+def changed_settings(path: Path, run: dict) -> list[str]:
+    """The picture settings of ``run`` (a run record) that differ from those of the earlier run
+    recorded in ``path`` (a report.json); none where there is no readable record."""
+    try:
+        earlier = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(earlier, dict):
+        return []
+
+    def value(record: dict, section: str, key: str | None):
+        found = record.get(section)
+        return found.get(key) if key is not None and isinstance(found, dict) else found
+
+    now = json.loads(json.dumps(run, default=_jsonable))
+    return [
+        key or section
+        for section, key in PICTURE_SETTINGS
+        if section in earlier and value(earlier, section, key) != value(now, section, key)
+    ]
+
+
 def _jsonable(value):
     if isinstance(value, np.generic):
         return value.item()
