@@ -30,7 +30,12 @@ def api_run(tmp_path_factory, slim_graph_path):
     os.chdir(folder)
     try:
         results = tf_cnnvis.visualize(
-            slim_graph_path, [1, "2"], octaves=TINY_OCTAVES, background_color=BACKGROUND, seed=3
+            slim_graph_path,
+            [1, "2"],
+            octaves=TINY_OCTAVES,
+            background_color=BACKGROUND,
+            seed=3,
+            deterministic=True,
         )
     finally:
         os.chdir(before)
@@ -52,7 +57,8 @@ def test_visualize_returns_one_picture_per_class_and_writes_nothing(api_run):
 def test_visualize_paints_what_the_command_line_paints(api_run, tmp_path, slim_graph_path):
     results, _ = api_run
     write_params(tmp_path / "p", classes=(1, 2))
-    result = run_in(tmp_path, slim_graph_path, "--seed", "3")
+    # Both --deterministic: without, one render in fifteen of this graph is another picture.
+    result = run_in(tmp_path, slim_graph_path, "--seed", "3", "--deterministic")
     assert result.returncode == 0, result.stderr
     folder = tmp_path / "out" / "import_softmax2_pre_activation"
     for r in results:
@@ -72,6 +78,16 @@ def test_same_seed_same_pictures(slim_graph_path):
     first = picture(3)
     np.testing.assert_array_equal(picture(3), first)
     assert np.abs(picture(4).astype(float) - first).mean() > 5
+
+
+def test_save_writes_the_run_record_the_cli_writes(api_run, tmp_path, slim_graph_path):
+    results, _ = api_run
+    tf_cnnvis.save(results, tmp_path / "saved")
+    report = json.loads((tmp_path / "saved" / "report.json").read_text())
+    assert report["seed"] == 3 and report["model"] == str(slim_graph_path)
+    assert report["params"]["octaves"] == [dict(o) for o in TINY_OCTAVES]
+    assert report["params"]["classes"] == [1, 2] and report["model_kind"] == "graphdef"
+    assert {"tensorflow", "cpu"} <= set(report["versions"]) and "ascent" in report
 
 
 def test_save_writes_pngs_report_and_contact_sheet(api_run, tmp_path):

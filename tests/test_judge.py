@@ -70,7 +70,7 @@ def test_a_quantized_tflite_judge_gives_the_interpreters_ranking():
     [
         (None, "error: --judge model {path} does not exist, nor in "),
         (b"TFL3" + bytes(200), "error: judge model {path} is not a readable TFLite model"),
-        (b"\x0a\xff\xff not a graph", "error: cannot use {path} as the judge: model file {path}"),
+        (b"\x0a\xff\xff not a graph", "error: cannot use {path} as the judge: model file "),
     ],
 )
 def test_a_bad_judge_is_refused_in_one_line_before_rendering(
@@ -85,7 +85,10 @@ def test_a_bad_judge_is_refused_in_one_line_before_rendering(
         "--outdir_path", str(tmp_path / "out"), "--judge", str(path),
     )  # fmt: skip
     assert result.returncode == 2
-    assert result.stderr.startswith(message.format(path=path)), result.stderr
+    # The message names the file; a long path may be shortened in the middle to fit the line.
+    pieces = message.split("{path}")
+    assert result.stderr.startswith(pieces[0]) and path.name in result.stderr, result.stderr
+    assert all(piece in result.stderr for piece in pieces[1:]), result.stderr
     assert result.stderr.count("\n") == 1 and "--judge" in result.stderr
     assert "--model" not in result.stderr
     assert not (tmp_path / "out").exists()

@@ -193,6 +193,7 @@ def visualize(
         For a fault (a NaN gradient, a full disk).
     """
     from .progress import ProgressBar
+    from .report import run_record
     from .run import execute
     from .runtime import configure_tensorflow
 
@@ -241,17 +242,20 @@ def visualize(
         results = execute(loaded, spec, units, observers=[bar], log=lambda line: None)
     finally:
         bar.close()
+    source = model if isinstance(model, (str, os.PathLike)) else type(model).__name__
+    run = run_record(spec, loaded, chosen, units or (None,), source, loaded.kind)
+    run["total_s"] = round(time.perf_counter() - started, 1)
+    results = [replace(result, run=run) for result in results]
     if outdir is not None:
-        run = {"seed": seed, "layer": chosen.name, "objective": str(objective)}
-        run["total_s"] = round(time.perf_counter() - started, 1)
         _write_summary(Path(outdir) / spec.layer_folder, results, run)
     return results
 
 
 def save(results: Sequence[ClassResult], folder: str | os.PathLike, run: dict | None = None):
     """Write ``results`` into ``folder``: a PNG each (``image_<class>.png``, or
-    ``deepdream.png``), ``report.json`` (with ``run`` as its run record) and
-    ``contact_sheet.png``; return the PNGs' paths. Files appear whole or not at all."""
+    ``deepdream.png``), ``report.json`` (with ``run`` as its run record, by default the record
+    :func:`visualize` made, as the command line writes it) and ``contact_sheet.png``; return
+    the PNGs' paths. Files appear whole or not at all."""
     from .files import prepare_folder
     from .pictures import write_pngs
 
@@ -260,7 +264,7 @@ def save(results: Sequence[ClassResult], folder: str | os.PathLike, run: dict | 
     paths = [folder / result.file for result in results]
     write_pngs(paths, [result.image for result in results])
     written = [replace(result, path=path) for result, path in zip(results, paths, strict=True)]
-    _write_summary(folder, written, run or {})
+    _write_summary(folder, written, run or (results[0].run if results else {}))
     return [result.path for result in written]
 
 

@@ -541,49 +541,14 @@ def _render_on_ray(spec, classes, bar) -> list[dict]:
 
 
 def _run_record(model_path, kind, model, layer, spec, classes) -> dict:
-    """Everything report.json needs to repeat and judge the run."""
-    import platform
-    from dataclasses import asdict
-
-    import numpy
-    import PIL
-    import skimage
-    import tensorflow
-
-    from tf_cnnvis.cpu import cpu_model, usable_cpus
+    """Everything report.json needs to repeat and judge the run: the library's record of it
+    (:func:`tf_cnnvis.report.run_record`) with the command and its flags."""
+    from tf_cnnvis.report import run_record
 
     return {
         "command": [Path(sys.argv[0]).name, *sys.argv[1:]],
-        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "seed": spec.seed,
-        "model": str(model_path),
-        "model_kind": kind,
-        "layer": layer.name,
-        "node": layer.node,
-        "objective": str(spec.objective),
-        "input_scaling": asdict(model.scaling),
-        "tile_size": model.tile_size,
-        "precision": spec.execution.precision,
+        **run_record(spec, model, layer, classes, model_path, kind),
         "flags": {name: FLAGS[name].value for name in sorted(_OWN_FLAGS)},
-        "params": {**asdict(spec.schedule), "classes": list(classes)},
-        "ascent": {
-            "step_filters": [repr(f) for f in spec.ascent.step_filters],
-            "octave_filters": [repr(f) for f in spec.ascent.octave_filters],
-            "l2_decay": spec.ascent.l2_decay,
-            "pyramid_levels": spec.ascent.pyramid_levels,
-            "step_size": spec.ascent.step_size,
-        },
-        "execution": asdict(spec.execution),
-        "versions": {
-            "python": platform.python_version(),
-            "tensorflow": tensorflow.__version__,
-            "numpy": numpy.__version__,
-            "scikit-image": skimage.__version__,
-            "pillow": PIL.__version__,
-            "platform": platform.platform(),
-            "cpu": cpu_model(),
-            "cpus": usable_cpus(),
-        },
     }
 
 

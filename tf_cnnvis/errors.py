@@ -18,7 +18,9 @@ ELLIPSIS = "\u2026"
 
 def fit_line(text: str, limit: int = LINE_LIMIT) -> str:
     """``text`` within ``limit`` characters: its longest words (paths, names, a quoted library
-    message) shortened in the middle, keeping their start and end, then, if need be, its end cut.
+    message) shortened in the middle, keeping their start and end, then, if need be, its own
+    middle cut, where a library's reason stands, so that the problem at its start and the fix
+    at its end stay.
 
     Examples
     --------
@@ -34,7 +36,10 @@ def fit_line(text: str, limit: int = LINE_LIMIT) -> str:
             break
         words[longest] = word[: keep - keep // 2] + ELLIPSIS + word[len(word) - keep // 2 :]
     text = " ".join(words)
-    return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
+    if len(text) <= limit:
+        return text
+    head = (limit - 1) // 2
+    return text[:head] + ELLIPSIS + text[len(text) - (limit - 1 - head) :]
 
 
 class VisualizationError(Exception):

@@ -317,6 +317,65 @@ PICTURE_SETTINGS = (
 )
 
 
+def run_record(spec, model, layer: Layer, classes, model_path, kind: str) -> dict:
+    """What report.json records of a run, to repeat and judge it: the seed, the model and its
+    input scaling, the layer, the objective, the schedule and class list, the filters, the
+    execution settings, when it finished and the versions and CPU it ran on.
+
+    Parameters
+    ----------
+    spec : RunSpec
+        The run.
+    model : FrozenGraphModel
+        The model it drew with, from ``model_path`` (a file, or what stood for it), of
+        ``kind``.
+    layer : Layer
+        The layer it visualised.
+    classes : sequence
+        Its classes (None for a picture of an objective that reads no class).
+    """
+    import platform
+    import time
+
+    import numpy
+    import PIL
+    import skimage
+
+    from .cpu import cpu_model, usable_cpus
+
+    return {
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "seed": spec.seed,
+        "model": str(model_path),
+        "model_kind": kind,
+        "layer": layer.name,
+        "node": layer.node,
+        "objective": str(spec.objective),
+        "input_scaling": asdict(model.scaling),
+        "tile_size": model.tile_size,
+        "precision": spec.execution.precision,
+        "params": {**asdict(spec.schedule), "classes": list(classes)},
+        "ascent": {
+            "step_filters": [repr(f) for f in spec.ascent.step_filters],
+            "octave_filters": [repr(f) for f in spec.ascent.octave_filters],
+            "l2_decay": spec.ascent.l2_decay,
+            "pyramid_levels": spec.ascent.pyramid_levels,
+            "step_size": spec.ascent.step_size,
+        },
+        "execution": asdict(spec.execution),
+        "versions": {
+            "python": platform.python_version(),
+            "tensorflow": tf.__version__,
+            "numpy": numpy.__version__,
+            "scikit-image": skimage.__version__,
+            "pillow": PIL.__version__,
+            "platform": platform.platform(),
+            "cpu": cpu_model(),
+            "cpus": usable_cpus(),
+        },
+    }
+
+
 def changed_settings(path: Path, run: dict) -> list[str]:
     """The picture settings of ``run`` (a run record) that differ from those of the earlier run
     recorded in ``path`` (a report.json); none where there is no readable record."""

@@ -94,6 +94,9 @@ class ClassResult:
         Its share of the rendering time.
     path : Path, optional
         Where it was written, if it was.
+    run : dict
+        The record of the run that drew it, as report.json holds it
+        (:func:`tf_cnnvis.report.run_record`); empty where none was made.
     """
 
     unit: int | None
@@ -102,6 +105,7 @@ class ClassResult:
     seconds: float
     file: str = ""
     path: Path | None = None
+    run: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def label(self) -> str:
