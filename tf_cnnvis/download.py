@@ -104,8 +104,8 @@ def fetch_inception5h(
     failed, the URL, and where to put the files by hand.
     """
     manual = (
-        f"download {url} by hand and unzip {GRAPH_FILE} and {LABELS_FILE} into {models_dir}/, "
-        "or pass `model` path/to/graph.pb"
+        f"download {url.rsplit('/', 1)[-1] or 'the zip'} by hand and unzip {GRAPH_FILE} and "
+        f"{LABELS_FILE} into {models_dir}/, or pass `model` path/to/graph.pb"
     )
     try:
         models_dir.mkdir(parents=True, exist_ok=True)
