@@ -41,7 +41,7 @@ def load(
 
     Parameters
     ----------
-    model : str, Path, keras.Model or FrozenGraphModel
+    model : str, Path, keras.Model, FrozenGraphModel or KerasModel
         A frozen ``.pb``, a SavedModel folder, a Keras ``.keras`` / ``.h5`` file, a float
         ``.tflite`` file (a path, or a name in ``./models`` as the command line finds it), a
         loaded Keras model, or a model this function returned.
@@ -57,32 +57,40 @@ def load(
 
     Returns
     -------
-    (FrozenGraphModel, list of str or None)
+    (FrozenGraphModel or KerasModel, list of str or None)
     """
-    from .model import FrozenGraphModel
-    from .model_files import (
-        MODELS_DIR,
-        ModelFile,
-        describe_model,
-        find_model_file,
-        from_keras,
-        input_scaling,
+    return _load(
+        model,
+        input_range=input_range,
+        input_mean=input_mean,
+        tile_size=tile_size,
+        deterministic=deterministic,
     )
 
-    if isinstance(model, FrozenGraphModel):
+
+def _load(
+    model, *, input_range=None, input_mean=None, tile_size=None, deterministic=False, listing=False
+):
+    """:func:`load`; where the model is only ``listing`` its layers or classes, a model that
+    does not record its pixel scaling needs none."""
+    from .keras_model import KerasModel
+    from .model import FrozenGraphModel
+    from .model_files import MODELS_DIR, ModelFile, describe_model, find_model_file, input_scaling
+
+    if isinstance(model, (FrozenGraphModel, KerasModel)):
         return model, None
     if isinstance(model, (str, os.PathLike)):
         path = find_model_file(model, MODELS_DIR)
         if path is None:
             raise UserError(f"model file {model} not found, nor in {MODELS_DIR}/; check `model`")
         described = describe_model(path)
-        scaling = input_scaling(described, input_mean, input_range)
+        scaling = input_scaling(described, input_mean, input_range, not listing)
         from .model_files import load_model
 
         return load_model(path, scaling, tile_size, deterministic), described.labels
     if hasattr(model, "inputs") and hasattr(model, "layers"):
-        scaling = input_scaling(ModelFile("keras"), input_mean, input_range)
-        return from_keras(model, scaling, tile_size, deterministic=deterministic), None
+        scaling = input_scaling(ModelFile("keras"), input_mean, input_range, not listing)
+        return KerasModel(model, scaling, tile_size, deterministic=deterministic), None
     raise UserError(
         f"`model` must be a model file's path, a keras.Model or a loaded model, got "
         f"{type(model).__name__}"
@@ -91,8 +99,9 @@ def load(
 
 def list_layers(model, **load_options) -> list[tuple[str, tuple]]:
     """Every layer of ``model`` that can be visualised, with its shape ([batch, units] or
-    [batch, h, w, channels]); ``load_options`` as for :func:`load`."""
-    loaded, _ = load(model, **load_options)
+    [batch, tokens, dim] or [batch, h, w, channels]); ``load_options`` as for :func:`load`
+    (none is needed: the pixel scaling does not change a layer's shape)."""
+    loaded, _ = _load(model, listing=True, **load_options)
     return [(name, tuple(shape.as_list())) for name, shape in loaded.layer_shapes()]
 
 
@@ -104,7 +113,7 @@ def list_classes(
     as for :func:`load`."""
     from .labels import matching_classes
 
-    loaded, own = load(model, **load_options)
+    loaded, own = _load(model, listing=True, **load_options)
     names = _labels(labels, own, loaded.layer(layer or loaded.default_layer()))
     if names is None:
         raise UserError("the model has no label file; give one as `labels`")
@@ -138,7 +147,7 @@ def visualize(
 
     Parameters
     ----------
-    model : str, Path, keras.Model or FrozenGraphModel
+    model : str, Path, keras.Model, FrozenGraphModel or KerasModel
         See :func:`load`.
     classes : sequence of int or str, optional
         Class indices and/or label names (and ranges such as ``"10-12"``); needed unless the

@@ -327,7 +327,8 @@ def _input_scaling(model_file):
                 f"--input_range {FLAGS.input_range!r} is not two numbers; write e.g. -1,1"
             ) from None
         pair = (low, high)
-    return input_scaling(model_file, FLAGS.input_mean, pair)
+    listing = FLAGS.list_layers or FLAGS.list_classes is not None
+    return input_scaling(model_file, FLAGS.input_mean, pair, required=not listing)
 
 
 def run(params, start, models_dir: Path) -> int:

@@ -42,6 +42,35 @@ def fit_line(text: str, limit: int = LINE_LIMIT) -> str:
     return text[:head] + ELLIPSIS + text[len(text) - (limit - 1 - head) :]
 
 
+_NOISE = re.compile(r"^(Graph execution error:?|Detected at node .*|File .*|\[\[.*)$")
+_OP_TAG = re.compile(r"\s*(\[Op:[^\]]*\]|\[\[\{\{node [^}]*\}\}\]\])")
+
+
+def library_reason(exc: BaseException, limit: int = 200) -> str:
+    r"""The first sentence of what a library (TensorFlow, Keras) says in ``exc``, without its
+    "Graph execution error", the traceback of the node it lists and its op tags, for the middle
+    of a one-line error.
+
+    Examples
+    --------
+    >>> library_reason(ValueError("Graph execution error:\n\nDetected at node add defined at:\n"
+    ...     '  File "x.py", line 1\nIncompatible shapes: [2,7] vs. [2,8]\n\t [[{{node add}}]]'))
+    'Incompatible shapes: [2,7] vs. [2,8]'
+    >>> library_reason(LookupError("No gradient defined for operation 'u' (op type: Unique). "
+    ...     "In general every operation must have one."))
+    "No gradient defined for operation 'u' (op type: Unique)"
+    """
+    text = getattr(exc, "message", None) or str(exc)
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or raw[:1].isspace() or _NOISE.match(line):
+            continue
+        line = _OP_TAG.sub("", line).strip()
+        sentence = re.split(r"(?<=[a-z0-9)\]'])\. (?=[A-Z])", line)[0].rstrip(".")
+        return sentence if len(sentence) <= limit else sentence[: limit - 1] + ELLIPSIS
+    return type(exc).__name__
+
+
 class VisualizationError(Exception):
     """Base class: the message is a complete sentence that names the problem and the fix."""
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import tensorflow as tf
 from google.protobuf.message import DecodeError
 
-from .errors import UserError
+from .errors import UserError, library_reason
 from .layout import IMPORT_PREFIX, canonical_layer_name
 from .lrn_rewrite import lrn_as_convolution
 from .pooling import one_kernel_max_pool_gradients
@@ -89,9 +89,10 @@ class Layer:
     name : str
         The name it was asked for, without ``import/``.
     rank : int
-        2 for logits-like layers ([batch, units]), 4 for feature maps ([batch, h, w, channels]).
+        2 for logits-like layers ([batch, units]), 3 for tokens ([batch, tokens, dim]), 4 for
+        feature maps ([batch, h, w, channels]).
     units : int
-        Number of classes (rank 2) or channels (rank 4) that can be visualised.
+        Number of classes (rank 2) or channels (the last axis) that can be visualised.
     activations : callable
         ``activations(images)`` maps float32 images [n, h, w, 3] on the 0-255 scale to the layer.
     runs_on : callable
@@ -104,6 +105,9 @@ class Layer:
     shown : str
         What is visualised, as the model lists it: ``name``, or for a softmax of a graph, its
         logits' node (a Keras layer keeps its own name). Output folders are named after it.
+    whole_tiles_only : bool
+        True when the model computes the layer at its own input size only (a Flatten before a
+        Dense, a fixed reshape): the image is then covered by whole tiles.
     """
 
     name: str
@@ -114,6 +118,7 @@ class Layer:
     node: str = ""
     softmax_replaced: bool = False
     shown: str = ""
+    whole_tiles_only: bool = False
 
 
 class FrozenGraphModel:
@@ -148,6 +153,8 @@ class FrozenGraphModel:
     deterministic : bool
         Differentiate max pooling by one kernel every time, so that one seed gives one picture
         on one machine (:mod:`tf_cnnvis.pooling`; slower on networks with max pooling).
+    name : str
+        How errors name the model (its file).
     """
 
     def __init__(
@@ -161,8 +168,10 @@ class FrozenGraphModel:
         fast_lrn: bool = True,
         kind: str = "graphdef",
         deterministic: bool = False,
+        name: str = "the model",
     ) -> None:
         self.kind = kind
+        self.name = str(name)
         self.deterministic = deterministic
         self.graph_def = graph_def
         self.input_name = input_name
@@ -195,9 +204,8 @@ class FrozenGraphModel:
             self._wrapped = tf.compat.v1.wrap_function(self._import, [IMAGES_SPEC])
         except (ValueError, TypeError, KeyError, tf.errors.OpError) as exc:
             # A node that names a missing input, an op this TensorFlow does not have, ...
-            reason = (getattr(exc, "message", None) or str(exc)).strip().splitlines()[0]
             raise UserError(
-                f"the model's graph cannot be imported ({reason[:240]}); check `model`"
+                f"the model's graph cannot be imported ({library_reason(exc, 240)}); check `model`"
             ) from None
 
     @classmethod
@@ -278,7 +286,7 @@ class FrozenGraphModel:
         name = canonical_layer_name(name)
         node = self.aliases.get(name, name)
         if node not in self._nodes or node == self.input_name:
-            close = _similar(name, self.layer_names())
+            close = similar_names(name, self.layer_names())
             hint = f"did you mean {', '.join(close)}?" if close else "list them with `list_layers`"
             raise UserError(f"the model has no layer '{name}'; {hint}")
         logits = self._logits_of(node) if softmax_to_logits else None
@@ -307,7 +315,9 @@ class FrozenGraphModel:
 
         listed = self.list_nodes or node in self.aliases.values()
         shown = node if logits and listed else name
-        return Layer(name, rank, int(tensor.shape[-1]), pruned, runs_on, node, bool(logits), shown)
+        units = int(tensor.shape[-1])
+        fixed_only = fixed is not None
+        return Layer(name, rank, units, pruned, runs_on, node, bool(logits), shown, fixed_only)
 
     def activations(self, layers: list[Layer]) -> Callable[[tf.Tensor], list[tf.Tensor]]:
         """One function of 0-255 images [n, h, w, 3] giving every layer's activations from one
@@ -326,7 +336,7 @@ def _made_up_name(name: str, op: str) -> bool:
     return base in {op, op.removesuffix("v2"), op.removesuffix("native"), *_MADE_UP}
 
 
-def _similar(name: str, names: list[str], count: int = 3) -> list[str]:
+def similar_names(name: str, names: list[str], count: int = 3) -> list[str]:
     """Listed names that hold ``name`` (case-insensitively), else the closest ones."""
     holding = [n for n in names if name.lower() in n.lower()]
     return holding[:count] or difflib.get_close_matches(name, names, n=count, cutoff=0.5)

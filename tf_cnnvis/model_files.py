@@ -1,7 +1,9 @@
 """Reading the model files users bring: frozen GraphDefs, SavedModels, Keras and TFLite files.
 
-Each is frozen into a :class:`~tf_cnnvis.model.FrozenGraphModel` (weights as constants, one
-image placeholder), so that the rest of the tool sees one kind of model.
+A Keras file becomes a :class:`~tf_cnnvis.keras_model.KerasModel`, run through its own call;
+the others are frozen into a :class:`~tf_cnnvis.model.FrozenGraphModel` (weights as constants,
+one image placeholder). Both offer the ascent the same few things: layers by name and shape,
+and the activations of a batch of tiles.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from .errors import UserError
+from .errors import UserError, library_reason
+from .keras_model import KerasModel
 from .labels import label_file_in, read_labels
 from .model import FrozenGraphModel, InputScaling, read_graph_def
 from .tflite import graph_def_from_tflite, tflite_input_size, tflite_labels, tflite_normalization
@@ -60,7 +63,7 @@ class ModelSource:
     tile_size: int | None = None
     deterministic: bool = False
 
-    def load(self) -> FrozenGraphModel:
+    def load(self) -> FrozenGraphModel | KerasModel:
         return load_model(Path(self.path), self.scaling, self.tile_size, self.deterministic)
 
 
@@ -128,9 +131,12 @@ def input_scaling(
     model_file: ModelFile,
     input_mean: float | None = None,
     input_range: tuple[float, float] | None = None,
+    required: bool = True,
 ) -> InputScaling:
     """The pixel scaling the caller gives (``input_mean`` or ``input_range``), else the one the
-    model file records, else inception5h's for a frozen graph (minus 117).
+    model file records, else inception5h's for a frozen graph (minus 117). Where the model is
+    only listed (``required`` False), a model that records none gets pixels as they are: its
+    layers' names and shapes do not depend on it.
 
     Raises
     ------
@@ -165,6 +171,8 @@ def input_scaling(
         return model_file.scaling
     if model_file.kind == "graphdef":
         return InputScaling.from_mean(117.0)
+    if not required:
+        return InputScaling(1.0, 0.0)
     raise UserError(
         f"the {model_file.kind} model does not record what pixel values it expects; pass "
         "`input_range` -1,1 (MobileNet, Inception v3), `input_range` 0,1, `input_range` 0,255 "
@@ -174,8 +182,8 @@ def input_scaling(
 
 def load_model(
     path: Path, scaling: InputScaling, tile_size: int | None = None, deterministic: bool = False
-) -> FrozenGraphModel:
-    """Read any supported model file and freeze it.
+) -> FrozenGraphModel | KerasModel:
+    """Read any supported model file: a Keras file as Keras runs it, the others frozen.
 
     Parameters
     ----------
@@ -198,9 +206,7 @@ def load_model(
         size = tflite_input_size(path)
         tile_size = tile_size or (size[0] if size else None)
     elif kind == "keras":
-        graph_def, input_name, aliases, size = _freeze_keras(path)
-        tile_size = tile_size or size
-        list_nodes = False  # Keras layer names say all; the nodes inside them are noise
+        return KerasModel(_read_keras(path), scaling, tile_size, path, deterministic)
     else:
         graph_def, input_name, aliases = _freeze_saved_model(path)
     return FrozenGraphModel(
@@ -212,6 +218,7 @@ def load_model(
         list_nodes,
         kind=kind,
         deterministic=deterministic,
+        name=str(path),
     )
 
 
@@ -239,61 +246,14 @@ def _image_spec(shape, source: Path) -> tf.TensorSpec:
     return tf.TensorSpec([None, *shape[1:]], tf.float32)
 
 
-def from_keras(
-    model,
-    scaling: InputScaling,
-    tile_size: int | None = None,
-    name: str = "the Keras model",
-    deterministic: bool = False,
-) -> FrozenGraphModel:
-    """Freeze a loaded ``keras.Model`` of RGB images, every layer tapped by its Keras name."""
-    graph_def, input_name, aliases, size = _freeze_keras_model(model, name)
-    return FrozenGraphModel(
-        graph_def,
-        input_name,
-        scaling,
-        tile_size or size,
-        aliases,
-        False,
-        kind="keras",
-        deterministic=deterministic,
-    )
-
-
-def _freeze_keras(path: Path) -> tuple[tf.compat.v1.GraphDef, str, dict[str, str], int | None]:
+def _read_keras(path: Path):
     import keras
 
     try:
-        model = keras.models.load_model(path, compile=False)
+        return keras.models.load_model(path, compile=False)
     except Exception as exc:  # Keras raises many types for unreadable files
-        raise UserError(f"cannot load Keras model {path} ({exc}); check `model`") from None
-    return _freeze_keras_model(model, path)
-
-
-def _freeze_keras_model(
-    model, path: Path | str
-) -> tuple[tf.compat.v1.GraphDef, str, dict[str, str], int | None]:
-    import keras
-
-    if len(model.inputs) != 1:
-        raise UserError(f"{path} has {len(model.inputs)} inputs; give a one-image model")
-    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
-    tapped = keras.Model(model.inputs, [layer.output for layer in layers])
-    spec = _image_spec(model.inputs[0].shape, path)
-    traced = tf.function(tapped)
-    try:
-        # Free height and width let the tiles at the image's edges run when the net allows it.
-        function = traced.get_concrete_function(tf.TensorSpec([None, None, None, 3], tf.float32))
-    except (ValueError, TypeError):
-        try:  # a Flatten before a Dense: the model's own input size only
-            function = traced.get_concrete_function(spec)
-        except (ValueError, TypeError) as exc:
-            raise UserError(
-                f"cannot trace Keras model {path} on images ({exc}); check `model`"
-            ) from None
-    graph_def, input_name, outputs = _freeze(function)
-    aliases = {layer.name: out for layer, out in zip(layers, outputs, strict=True)}
-    return graph_def, input_name, aliases, spec.shape[1]
+        reason = library_reason(exc)
+        raise UserError(f"cannot load Keras model {path} ({reason}); check `model`") from None
 
 
 def _freeze_saved_model(path: Path) -> tuple[tf.compat.v1.GraphDef, str, dict[str, str]]:

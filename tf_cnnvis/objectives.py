@@ -3,7 +3,8 @@
 An :class:`Objective` is a weighted sum of terms, each read off one layer of the network:
 
 - :func:`unit`: a class's logit ([batch, units] layer) or a channel's mean activation (feature
-  map); with no index, each image's own class, the one it is rendered for;
+  map [batch, h, w, channels], or tokens [batch, tokens, dim]); with no index, each image's own
+  class, the one it is rendered for;
 - :func:`deepdream`: the mean square of all of a layer's activations, DeepDream's objective.
 
 A term with no layer reads the run's layer. Objectives are plain frozen values: they compare,
@@ -168,11 +169,19 @@ class BoundObjective:
         """Whether a tile of that size reaches every layer the objective reads."""
         return all(layer.runs_on(height, width) for layer in self.layers)
 
-    def check_tile(self, tile: int, suggested: int | None = None) -> None:
-        """One gradient of the objective on a noise tile of side ``tile``: a one-line error if
-        the network cannot run on such tiles, or if no gradient reaches the input (a constant
-        layer), instead of an untouched picture or a long traceback later."""
+    @property
+    def whole_tiles_only(self) -> bool:
+        """Whether a layer the objective reads is computed at the model's input size only."""
+        return any(layer.whole_tiles_only for layer in self.layers)
+
+    def check_tile(self, tile: int, suggested: int | None = None, model: str = "the model") -> None:
+        """One gradient of the objective on a noise tile of side ``tile``: a one-line error
+        naming ``model``, the layer and the library's own reason if the network cannot compute
+        it (an op without a gradient, a size it refuses), or if no gradient reaches the input
+        (a constant layer), instead of an untouched picture or a long traceback later."""
         import tensorflow as tf
+
+        from .errors import library_reason
 
         fix = f"give `tile_size` {suggested}" if suggested else "give another `tile_size`"
         if not self.runs_on(tile, tile):
@@ -186,10 +195,16 @@ class BoundObjective:
                 tape.watch(tiles)
                 value = tf.reduce_sum(self(tiles, tf.zeros([1], tf.int32)))
             grad = tape.gradient(value, tiles)
-        except (tf.errors.OpError, ValueError) as exc:
-            reason = (getattr(exc, "message", None) or str(exc)).strip().splitlines()[0]
+        except Exception as exc:  # noqa: BLE001 -- whatever the library raises, one line
+            reason = library_reason(exc)
+            if "gradient" in reason.lower():
+                raise UserError(
+                    f"{model} cannot differentiate layer '{self.layer.name}' ({reason}); pick "
+                    "another `layer`"
+                ) from None
             raise UserError(
-                f"the model cannot run on {tile}-pixel tiles ({reason[:200]}); {fix}"
+                f"{model} cannot compute layer '{self.layer.name}' on {tile}-pixel tiles "
+                f"({reason}); {fix}"
             ) from None
         if grad is None:
             raise UserError(
@@ -236,8 +251,8 @@ def _term_value(term: Term, layer: Layer, activations, classes):
     if term.kind == "deepdream":
         axes = list(range(1, layer.rank))
         return tf.reduce_mean(tf.square(activations), axis=axes)
-    if layer.rank == 4:
-        activations = tf.reduce_mean(activations, axis=[1, 2])
+    if layer.rank > 2:  # a channel's mean over the positions (h, w) or the tokens
+        activations = tf.reduce_mean(activations, axis=list(range(1, layer.rank - 1)))
     if term.index is None:
         return tf.gather(activations, classes, axis=1, batch_dims=1)
     return activations[:, term.index]

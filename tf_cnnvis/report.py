@@ -86,9 +86,10 @@ def score_image(
     image = np.asarray(image, np.float32)
     whole = tf.image.resize(image[None], (tile, tile), method="bilinear")
     crops = model_tiles(image, tile)
-    if layer.rank == 4:
+    if layer.rank > 2:
         whole_value = float(tf.reduce_mean(layer.activations(whole)[..., unit]))
-        per_tile = tf.reduce_mean(_in_chunks(layer, crops)[..., unit], [1, 2])
+        positions = list(range(1, layer.rank - 1))
+        per_tile = tf.reduce_mean(_in_chunks(layer, crops)[..., unit], positions)
         tile_value = float(tf.reduce_max(per_tile))
         return Score(unit, label_of(labels, unit), whole_value, tile_value, [], [])
 

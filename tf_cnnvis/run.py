@@ -163,7 +163,13 @@ def render(
         items: tuple[int | None, ...] = tuple(classes)
     else:
         items = (None,)
-    bound.check_tile(model.tile_size, (model.input_size or (None,))[0])
+    bound.check_tile(model.tile_size, (model.input_size or (None,))[0], model.name)
+    if bound.whole_tiles_only and spec.execution.tile_grid != "cover":
+        log(
+            f"layer '{layer.name}' is computed at the model's {model.tile_size}-pixel input "
+            "size only: the pictures are covered with whole tiles (`tile_grid` 'cover')"
+        )
+        spec = replace(spec, execution=replace(spec.execution, tile_grid="cover"))
     return _rendered_batches(model, spec, layer, bound, items, observers, log)
 
 
