@@ -91,7 +91,8 @@ def test_signals_keep_what_is_done_and_skip_existing_finishes(
     assert all((folder / n).read_bytes() == data for n, data in before.items())
 
 
-def test_nan_gradient_stops_with_a_clear_error_and_keeps_earlier_images(tmp_path):
+def _nan_model(tmp_path, classes):
+    """A graph whose class 1 has a NaN gradient, and params for ``classes``."""
     graph = tf.Graph()
     with graph.as_default():
         x = tf.compat.v1.placeholder(tf.float32, [None, None, None, 3], name="input")
@@ -100,7 +101,22 @@ def test_nan_gradient_stops_with_a_clear_error_and_keeps_earlier_images(tmp_path
     model = tmp_path / "nan.pb"
     model.write_bytes(graph.as_graph_def().SerializeToString())
     octave = {"scale": 1.0, "iter_n": 2, "start_sigma": 0.44, "end_sigma": 0.304}
-    write_params(tmp_path / "p", octaves=[octave], classes=(0, 1))
+    write_params(tmp_path / "p", octaves=[octave], classes=classes)
+    return model
+
+
+def test_a_run_that_fails_before_its_first_picture_leaves_no_empty_folder(tmp_path):
+    model = _nan_model(tmp_path, (1,))
+    result = run_in(tmp_path, model, "--tile_size", "32", "--seed", "0")
+    assert result.returncode == 1 and "became NaN or infinite" in result.stderr
+    assert not (tmp_path / "out").exists()
+    for events in (tmp_path / "log").rglob("events.out.tfevents.*"):
+        records = list(tf.compat.v1.train.summary_iterator(str(events)))
+        assert len(records) > 1, f"{events} holds its header only"
+
+
+def test_nan_gradient_stops_with_a_clear_error_and_keeps_earlier_images(tmp_path):
+    model = _nan_model(tmp_path, (0, 1))
     result = run_in(tmp_path, model, "--batch_size", "1", "--tile_size", "32", "--seed", "0")
     assert result.returncode == 1
     assert result.stderr == (

@@ -66,6 +66,9 @@ def test_the_cli_visualises_a_class_of_each_format(tmp_path, keras_files, name):
     (png,) = (tmp_path / "out").glob("*/image_2.png")
     assert Image.open(png).size == (44, 44)  # one octave at scale 1.4 of the 32-pixel input
     assert probability(png, 2, keras_files) > 0.9
+    (row,) = json.loads((png.parent / "report.json").read_text())["images"]
+    assert row["objective"]["rose"] and row["objective"]["end"] > row["objective"]["start"]
+    assert "the objective did not rise" not in result.stdout
 
 
 def test_keras_layers_are_listed_by_their_names(keras_files):

@@ -98,3 +98,23 @@ def prepare_folder(path: Path, flag: str) -> None:
         raise UserError(
             f"cannot create folder {path} ({exc.strerror or exc}); pass a writable {flag}"
         ) from None
+
+
+def missing_folders(path: Path) -> list[Path]:
+    """The folders that creating ``path`` would make, deepest first: what
+    :func:`remove_empty_folders` may take back if a run ends without writing into them."""
+    missing = []
+    path = Path(path)
+    while not path.exists() and path != path.parent:
+        missing.append(path)
+        path = path.parent
+    return missing
+
+
+def remove_empty_folders(folders: list[Path]) -> None:
+    """Remove each of ``folders`` (deepest first) that is empty; keep any that holds a file."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return  # not empty (or gone): its parents are not empty either

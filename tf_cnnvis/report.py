@@ -51,6 +51,27 @@ class Score:
     top_tile: list[list]
 
 
+@dataclass(frozen=True)
+class Rise:
+    """An image's objective at the first (``start``) and at the last step (``end``) of its
+    ascent; it ``rose`` when the end lies above the start by more than 1 % of their size (an
+    untrained network or a dead channel leaves it where it was, or lowers it).
+
+    Examples
+    --------
+    >>> Rise(-0.27, 13.0).rose, Rise(0.0, 0.0).rose, Rise(-0.043, -0.054).rose
+    (True, False, False)
+    """
+
+    start: float
+    end: float
+
+    @property
+    def rose(self) -> bool:
+        gain = self.end - self.start
+        return gain > 1e-6 and gain > 0.01 * max(abs(self.start), abs(self.end))
+
+
 def model_tiles(image: np.ndarray, tile: int) -> np.ndarray:
     """Every full ``tile`` x ``tile`` crop of the image on the ascent's grid, or the whole image
     resized when it is smaller than a tile."""
@@ -187,9 +208,14 @@ def _well_formed(row: object) -> bool:
     )
 
 
-def score_row(score: Score, file: str, seconds: float) -> dict:
-    """A report entry: the score with its image's file name and seconds of work."""
-    return {**asdict(score), "file": file, "seconds": round(seconds, 3)}
+def score_row(score: Score, file: str, seconds: float, rise: Rise | None = None) -> dict:
+    """A report entry: the score with its image's file name, seconds of work and, where it is
+    known, the objective at the first and last step and whether it rose."""
+    row = {**asdict(score), "file": file, "seconds": round(seconds, 3)}
+    if rise is not None:
+        start, end = (float(f"{value:.6g}") for value in (rise.start, rise.end))
+        row["objective"] = {"start": start, "end": end, "rose": rise.rose}
+    return row
 
 
 def finish_run(

@@ -15,14 +15,19 @@ import numpy as np
 from .ascent import TiledAscent
 from .batching import batch_rng, batches, passes
 from .errors import FaultError, UserError
-from .files import prepare_folder, remove_stale_temporaries
+from .files import (
+    missing_folders,
+    prepare_folder,
+    remove_empty_folders,
+    remove_stale_temporaries,
+)
 from .layout import DREAM, image_name, layer_folder, names_taken
 from .model import FrozenGraphModel
 from .model_files import ModelSource
 from .objectives import Objective, bind, unit
 from .octaves import Observer, render_together
 from .pictures import to_uint8, write_pngs
-from .report import Score, score_dream, score_image, score_row
+from .report import Rise, Score, score_dream, score_image, score_row
 from .schedule import ORIGINAL, Schedule
 from .settings import AscentSettings, Execution
 from .tensorboard import SummaryLog
@@ -97,6 +102,8 @@ class ClassResult:
     run : dict
         The record of the run that drew it, as report.json holds it
         (:func:`tf_cnnvis.report.run_record`); empty where none was made.
+    objective : Rise, optional
+        What was maximised at the first and at the last step; None without steps.
     """
 
     unit: int | None
@@ -106,6 +113,7 @@ class ClassResult:
     file: str = ""
     path: Path | None = None
     run: dict = field(default_factory=dict, repr=False, compare=False)
+    objective: Rise | None = None
 
     @property
     def label(self) -> str:
@@ -132,7 +140,7 @@ class ClassResult:
 
     def row(self) -> dict:
         """Its entry in ``report.json``."""
-        return score_row(self.score, self.file, self.seconds)
+        return score_row(self.score, self.file, self.seconds, self.objective)
 
 
 def render(
@@ -178,18 +186,21 @@ def _rendered_batches(model, spec, layer, bound, items, observers, log):
     labels = list(spec.labels) if spec.labels is not None else None
     for group in passes(batches(items, spec.execution.batch_size)):
         started = time.perf_counter()
+        trace = _Trace()
         images = render_together(
             ascent,
             [tuple(0 if unit is None else unit for unit in batch) for batch in group],
             spec.schedule,
             [batch_rng(spec.seed, tuple(u for u in batch if u is not None)) for batch in group],
             log,
-            observers=observers,
+            observers=[*observers, trace],
             start=spec.start,
         )
+        rises = trace.rises(sum(len(batch) for batch in group))
         seconds = (time.perf_counter() - started) / len(images)
         for batch in group:
             mine, images = images[: len(batch)], images[len(batch) :]
+            risen, rises = rises[: len(batch)], rises[len(batch) :]
             if not np.isfinite(mine).all():
                 shown = f"classes {', '.join(map(str, batch))}"
                 if batch == (None,):
@@ -199,7 +210,7 @@ def _rendered_batches(model, spec, layer, bound, items, observers, log):
                     f"{shown}; no image was written for them"
                 )
             results = []
-            for unit_, image in zip(batch, mine, strict=True):
+            for unit_, image, rise in zip(batch, mine, risen, strict=True):
                 picture = to_uint8(image)
                 name = image_name(unit_, spec.objective)
                 if unit_ is None:
@@ -207,10 +218,35 @@ def _rendered_batches(model, spec, layer, bound, items, observers, log):
                     score = score_dream(bound, picture, model.tile_size, label)
                 else:
                     score = score_image(layer, picture, unit_, model.tile_size, labels)
-                results.append(ClassResult(unit_, picture, score, seconds, name))
+                results.append(ClassResult(unit_, picture, score, seconds, name, objective=rise))
+                if rise is not None and not rise.rose:
+                    shown = "deepdream" if unit_ is None else f"class {unit_}"
+                    log(
+                        f"{shown}: the objective did not rise ({rise.start:.4g} at the first "
+                        f"step, {rise.end:.4g} at the last): untrained weights or a dead "
+                        "channel give a picture of nothing"
+                    )
             yield results
             log(f"{', '.join(str(u) for u in batch if u is not None) or 'deepdream'} "
                 "-> featuremap completed.")  # fmt: skip
+
+
+class _Trace(Observer):
+    """Each image's objective at the first and at the last step of a render."""
+
+    def __init__(self) -> None:
+        self.first: np.ndarray | None = None
+        self.last: np.ndarray | None = None
+
+    def steps_done(self, units, octave, first_step, objectives) -> None:
+        if self.first is None:
+            self.first = objectives[0]
+        self.last = objectives[-1]
+
+    def rises(self, count: int) -> list[Rise | None]:
+        if self.first is None:
+            return [None] * count
+        return [Rise(float(a), float(b)) for a, b in zip(self.first, self.last, strict=True)]
 
 
 class _TensorBoard(Observer):
@@ -247,7 +283,9 @@ def execute(
     observers = list(observers)
     batches_done = render(model, spec, classes, observers, log)
     folder = None if spec.outdir is None else Path(spec.outdir) / spec.layer_folder
+    made: list[list[Path]] = []  # removed again if the run ends without a picture in them
     if folder is not None:
+        made.append(missing_folders(folder))
         prepare_folder(folder, "`outdir`")
         remove_stale_temporaries(folder, time.time())
         units = classes if spec.objective.uses_classes else (None,)
@@ -257,6 +295,7 @@ def execute(
                 "there; move it away or choose another `outdir`"
             )
     if spec.logdir is not None:
+        made.append(missing_folders(Path(spec.logdir) / spec.layer_folder))
         summary = SummaryLog(Path(spec.logdir) / spec.layer_folder)
         prepare_folder(summary.path, "`logdir`")
         observers.insert(0, _TensorBoard(summary))
@@ -274,6 +313,8 @@ def execute(
     except BaseException:
         if summary is not None:
             summary.close(check=False)  # the error on its way says what happened
+        for chain in made:
+            remove_empty_folders(chain)
         raise
     if summary is not None:
         summary.close()

@@ -37,6 +37,7 @@ class SummaryLog:
         self.path = Path(folder)
         self._suffix = f".{uuid.uuid4().hex[:12]}.v2"
         self._writer = tf.summary.create_file_writer(str(self.path), filename_suffix=self._suffix)
+        self.written = False
 
     def images(self, batch: np.ndarray, step: int) -> None:
         """Log a uint8 batch [n, h, w, 3] as the image summary ``One_By_One_DeepDream``."""
@@ -79,6 +80,7 @@ class SummaryLog:
         except tf.errors.OpError as exc:
             self._remove()
             raise self._fault(exc.message) from None
+        self.written = True
 
     def files(self) -> list[Path]:
         """The events files this log wrote."""
@@ -86,9 +88,12 @@ class SummaryLog:
 
     def close(self, check: bool = True) -> None:
         """Close the file; with ``check``, make sure it reads back whole (see the class).
-        Without, as when another error is on its way, a file that fails is only removed."""
+        Without, as when another error is on its way, a file that fails is only removed, and
+        so is a file that holds no summary."""
         try:
             self._writer.close()
+            if not check and not self.written:
+                self._remove()
             if check:
                 for events in self.files():
                     for _ in tf.compat.v1.train.summary_iterator(str(events)):
