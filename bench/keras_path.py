@@ -108,7 +108,7 @@ def main() -> int:
     parser.add_argument("--classes", default=CLASSES)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--out", default="bench_out/keras_path")
+    parser.add_argument("--out", default="bench/results/keras_path")
     parser.add_argument("--child", choices=PATHS)
     args = parser.parse_args()
     out = Path(args.out).resolve()

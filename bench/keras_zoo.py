@@ -9,7 +9,7 @@ first step, and time per step stays the same through an octave, so each octave r
 ``--steps`` steps instead of the original's 190/150/150/10; the table gives the whole
 process's seconds (load, checks, the steps, the report) and its peak resident memory.
 
-Usage: python bench/keras_zoo.py [--models VGG16,EfficientNetB0] [--steps 3] [--out bench_out]
+Usage: python bench/keras_zoo.py [--models VGG16,EfficientNetB0] [--steps 3] [--out DIR]
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--steps", type=int, default=3)
-    parser.add_argument("--out", default="bench_out/keras_zoo")
+    parser.add_argument("--out", default="bench/results/keras_zoo")
     args = parser.parse_args()
     out = Path(args.out).resolve()
     rows = []

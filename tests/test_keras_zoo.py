@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import TINY_OCTAVES, run_in, write_params
+from tests.conftest import TINY_OCTAVES, run_in, run_main, write_params
 from tests.zoo import APPLICATIONS, SPECIAL_CASES, VIT_MID, application, small_vit, special_case
 from tf_cnnvis.errors import LINE_LIMIT, UserError
 from tf_cnnvis.schedule import octave_size
@@ -62,8 +62,13 @@ def test_token_layers_are_listed_and_drawn(tmp_path):
     import tf_cnnvis
 
     model = small_vit()
-    listed = dict(tf_cnnvis.list_layers(model))
+    listed = dict(tf_cnnvis.list_layers(model))  # no pixel scaling needed to list
     assert listed["tokens"] == (None, 64, 32) and listed[VIT_MID] == (None, 64, 32)
+    model.save(tmp_path / "vit.keras")
+    done = run_main("--model", str(tmp_path / "vit.keras"), "--list_layers")
+    assert done.returncode == 0, done.stderr
+    rows = {line.split()[0]: line for line in done.stdout.splitlines()}
+    assert "[None, 64, 32]" in rows[VIT_MID] and "(default)" in rows["probs"]
     start = np.full((64, 64, 3), 128, np.float32)
     (dreamt,) = tf_cnnvis.visualize(
         model, layer=VIT_MID, objective=tf_cnnvis.objectives.deepdream(), start=start,
@@ -163,3 +168,63 @@ def test_an_objective_that_does_not_rise_is_reported(tmp_path):
     report = json.loads((tmp_path / "out" / "conv" / "report.json").read_text())
     rows = {row["unit"]: row["objective"] for row in report["images"]}
     assert rows[2] == {"start": 0.0, "end": 0.0, "rose": False}
+
+
+@pytest.mark.parametrize("deterministic", [False, True])
+def test_deterministic_differentiates_keras_max_pooling_by_one_kernel(deterministic):
+    import keras
+    import tensorflow as tf
+
+    from tf_cnnvis.keras_model import KerasModel
+    from tf_cnnvis.model import InputScaling
+
+    keras.utils.set_random_seed(0)
+    image = keras.Input((32, 32, 3))
+    x = keras.layers.Conv2D(4, 3, name="conv")(image)
+    model = keras.Model(image, keras.layers.MaxPooling2D(3, 2, name="pool")(x))
+    layer = KerasModel(model, InputScaling(1.0, 0.0), deterministic=deterministic).layer("pool")
+
+    @tf.function
+    def gradient(tiles):
+        with tf.GradientTape() as tape:
+            tape.watch(tiles)
+            value = tf.reduce_sum(tf.square(layer.activations(tiles)))
+        return tape.gradient(value, tiles)
+
+    tiles = tf.random.stateless_uniform([2, 40, 40, 3], (3, 4), maxval=255.0)
+    graph = gradient.get_concrete_function(tiles).graph.as_graph_def()
+    nodes = {node.name: node for node in graph.node}
+    inner = [list(function.node_def) for function in graph.library.function]
+    pooled_by = [
+        [n.op for n in body if n.name == node.input[1].split(":")[0]]
+        for body in [list(nodes.values()), *inner]
+        for node in body
+        if node.op == "MaxPoolGrad"
+    ]
+    assert pooled_by == ([["AddV2"]] if deterministic else [["MaxPool"]])
+    want = KerasModel(model, InputScaling(1.0, 0.0)).layer("pool")
+    with tf.GradientTape() as tape:
+        tape.watch(tiles)
+        value = tf.reduce_sum(tf.square(want.activations(tiles)))
+    np.testing.assert_allclose(gradient(tiles), tape.gradient(value, tiles), rtol=1e-5, atol=1e-3)
+
+
+def test_an_op_without_a_gradient_is_named_in_one_line():
+    import keras
+    import tensorflow as tf
+
+    import tf_cnnvis
+
+    image = keras.Input((32, 32, 3))
+    x = keras.layers.Conv2D(4, 3, padding="same", name="conv")(image)
+    x = keras.layers.Lambda(lambda t: tf.raw_ops.ResizeArea(images=t, size=[16, 16]), name="area")(
+        x
+    )
+    model = keras.Model(image, keras.layers.GlobalAveragePooling2D(name="pool")(x))
+    with pytest.raises(UserError) as raised:
+        tf_cnnvis.visualize(model, [1], layer="pool", octaves=ONE_OCTAVE, input_range=(0, 1))
+    message = str(raised.value)
+    assert message == (
+        "the Keras model cannot differentiate layer 'pool' (gradient registry has no entry for: "
+        "ResizeArea); pick another `layer`"
+    )

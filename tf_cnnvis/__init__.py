@@ -32,6 +32,7 @@ _EXPORTS = {
     "UserError": "errors",
     "VisualizationError": "errors",
     "FrozenGraphModel": "model",
+    "KerasModel": "keras_model",
     "InputScaling": "model",
     "RunSpec": "run",
     "execute": "run",

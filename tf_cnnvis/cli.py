@@ -341,7 +341,7 @@ def run(params, start, models_dir: Path) -> int:
     from tf_cnnvis.layout import CONTACT_SHEET, REPORT, layer_folder, missing_classes, names_taken
     from tf_cnnvis.model_files import ModelSource, describe_model
     from tf_cnnvis.progress import ProgressBar
-    from tf_cnnvis.report import changed_settings, finish_run, format_rows
+    from tf_cnnvis.report import changed_settings, finish_run, format_rows, timestamp
     from tf_cnnvis.runtime import configure_tensorflow
 
     started = time.perf_counter()
@@ -414,7 +414,7 @@ def run(params, start, models_dir: Path) -> int:
             new_rows = [result.row() for result in results]
     finally:
         bar.close()
-    run_info["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    run_info["finished"] = timestamp()
     run_info["total_s"] = round(time.perf_counter() - started, 1)
     # The report covers the whole class list: the shards that finish last add the others' rows.
     if judge is not None:

@@ -189,16 +189,11 @@ class KerasModel:
         # whether they can take them (runs_on), not the input's recorded shape.
         sub.input_spec = None
         thens = [tap.then for tap in taps]
-        scaling, deterministic = self.scaling, self.deterministic
+        scaling = self.scaling
+        call = _one_kernel_max_pooling(sub) if self.deterministic else sub
 
         def run(images):
-            images = scaling(tf.cast(images, tf.float32))
-            if deterministic and not tf.executing_eagerly():
-                graph = tf.compat.v1.get_default_graph()
-                with graph.gradient_override_map({"MaxPool": ONE_KERNEL_MAX_POOL}):
-                    values = sub(images, training=False)
-            else:
-                values = sub(images, training=False)
+            values = call(scaling(tf.cast(images, tf.float32)), training=False)
             values = values if isinstance(values, (list, tuple)) else [values]
             return [then(v) if then else v for v, then in zip(values, thens, strict=True)]
 
@@ -221,6 +216,20 @@ class KerasModel:
                     runs = False
             self._runs[key] = runs
         return self._runs[key]
+
+
+def _one_kernel_max_pooling(sub) -> Callable:
+    """``sub`` called inside a function of its own whose max pooling is differentiated by one
+    kernel (:mod:`tf_cnnvis.pooling`): a tape looks gradients up by op type and ignores the
+    override, but the backward pass of a function is built from its graph, which keeps it."""
+
+    @tf.function(autograph=False, reduce_retracing=True)
+    def call(images, training=False):
+        graph = tf.compat.v1.get_default_graph()
+        with graph.gradient_override_map({"MaxPool": ONE_KERNEL_MAX_POOL}):
+            return sub(images, training=training)
+
+    return call
 
 
 def _single_output(layer):

@@ -344,6 +344,13 @@ PICTURE_SETTINGS = (
 )
 
 
+def timestamp() -> str:
+    """The local time as report.json's ``finished`` holds it (ISO 8601, with the UTC offset)."""
+    import time
+
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
 def run_record(spec, model, layer: Layer, classes, model_path, kind: str) -> dict:
     """What report.json records of a run, to repeat and judge it: the seed, the model and its
     input scaling, the layer, the objective, the schedule and class list, the filters, the
@@ -353,7 +360,7 @@ def run_record(spec, model, layer: Layer, classes, model_path, kind: str) -> dic
     ----------
     spec : RunSpec
         The run.
-    model : FrozenGraphModel
+    model : FrozenGraphModel or KerasModel
         The model it drew with, from ``model_path`` (a file, or what stood for it), of
         ``kind``.
     layer : Layer
@@ -362,7 +369,6 @@ def run_record(spec, model, layer: Layer, classes, model_path, kind: str) -> dic
         Its classes (None for a picture of an objective that reads no class).
     """
     import platform
-    import time
 
     import numpy
     import PIL
@@ -371,7 +377,7 @@ def run_record(spec, model, layer: Layer, classes, model_path, kind: str) -> dic
     from .cpu import cpu_model, usable_cpus
 
     return {
-        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "finished": timestamp(),
         "seed": spec.seed,
         "model": str(model_path),
         "model_kind": kind,
