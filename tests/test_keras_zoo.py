@@ -167,7 +167,7 @@ def test_an_objective_that_does_not_rise_is_reported(tmp_path):
     assert "class 2: the objective did not rise (0 at the first step, 0 at the last)" in done.stdout
     report = json.loads((tmp_path / "out" / "conv" / "report.json").read_text())
     rows = {row["unit"]: row["objective"] for row in report["images"]}
-    assert rows[2] == {"start": 0.0, "end": 0.0, "rose": False}
+    assert rows[2] == {"start": 0.0, "end": 0.0, "gain": 0.0, "rose": False}
 
 
 @pytest.mark.parametrize("deterministic", [False, True])

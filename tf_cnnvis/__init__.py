@@ -20,6 +20,7 @@ _EXPORTS = {
     "load": "api",
     "list_layers": "api",
     "list_classes": "api",
+    "dream_loop": "api",
     "Result": "api",
     "Octave": "schedule",
     "Schedule": "schedule",

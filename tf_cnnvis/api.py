@@ -23,8 +23,8 @@ from .labels import labels_for, read_labels, resolve_classes
 from .layout import CONTACT_SHEET, REPORT, layer_folder
 from .objectives import Objective, unit
 from .run import ClassResult, RunSpec
-from .schedule import ORIGINAL, Schedule, check_smallest, parse_schedule
-from .settings import AscentSettings, Execution, fast_preset
+from .schedule import DREAM, ORIGINAL, Schedule, check_smallest, parse_schedule
+from .settings import AscentSettings, Execution, dream_ascent, fast_preset
 
 Result = ClassResult
 
@@ -159,7 +159,9 @@ def visualize(
         What to maximise (:mod:`tf_cnnvis.objectives`); by default each class's logit, or
         channel mean, of ``layer``. An objective that reads no class gets one picture.
     octaves : list of dict, optional
-        The schedule in ``params.py``'s format; by default the original's (224 -> 858 pixels).
+        The schedule in ``params.py``'s format; by default the original's (224 -> 858 pixels),
+        or for an objective that reads no class (DeepDream) DeepDream's: four octaves 1.4 apart,
+        the smallest first, the last at the start picture's size.
     background_color : 3 numbers, optional
         RGB, 0-255: the start noise lies around it (default 10, 90, 140).
     seed : int, optional
@@ -174,7 +176,9 @@ def visualize(
         The quick-look preset: a fifth of the iterations, each step 1.5 times as long (relative
         to ``octaves`` and ``ascent``), on a coarser tile grid.
     ascent : AscentSettings, optional
-        Step and octave filters (:mod:`tf_cnnvis.filters`), L2 decay.
+        Step and octave filters (:mod:`tf_cnnvis.filters`), L2 decay; by default the original's,
+        or for DeepDream :func:`tf_cnnvis.settings.dream_ascent` (clipped half steps, no
+        smoothing).
     execution : Execution, optional
         Batching, tiling, threads and precision.
     outdir, logdir : path, optional
@@ -224,8 +228,9 @@ def visualize(
         units = resolve_classes(list(classes), chosen.units, names)
     else:
         units = ()
-    schedule = _schedule(octaves, background_color)
-    ascent = ascent or AscentSettings()
+    schedule = _schedule(octaves, background_color, dream=not objective.uses_classes)
+    if ascent is None:
+        ascent = AscentSettings() if objective.uses_classes else dream_ascent()
     if fast:
         schedule, ascent, execution = fast_preset(schedule, ascent, execution)
     picture = None if start is None else _start_image(start)
@@ -258,6 +263,87 @@ def visualize(
     if outdir is not None:
         _write_summary(Path(outdir) / spec.layer_folder, results, run)
     return results
+
+
+def dream_loop(
+    model,
+    frames: int,
+    *,
+    zoom: float = 1.05,
+    rotation: float = 0.0,
+    start: np.ndarray | str | os.PathLike | None = None,
+    layer: str | None = None,
+    objective: Objective | None = None,
+    classes: Sequence[int | str] | None = None,
+    octaves: list[dict] | None = None,
+    seed: int = 0,
+    input_range: tuple[float, float] | None = None,
+    input_mean: float | None = None,
+    tile_size: int | None = None,
+    labels: Sequence[str] | str | os.PathLike | None = None,
+    ascent: AscentSettings | None = None,
+    execution: Execution | None = None,
+    outdir: str | os.PathLike | None = None,
+    resume: bool = False,
+    progress: bool = False,
+    deterministic: bool = False,
+) -> list[np.ndarray]:
+    """DeepDream's continuous loop (:mod:`tf_cnnvis.loop`): dream, zoom into the result about
+    its centre by ``zoom`` and turn it by ``rotation`` degrees, dream again, ``frames`` frames.
+
+    The first frame starts from ``start`` (a photo, or noise); ``objective`` is DeepDream's
+    on ``layer`` by default; a class objective develops one class (``classes`` of one). The
+    schedule is DeepDream's unless ``octaves`` says otherwise. With ``outdir``, the frames are
+    written as they finish (``frame_0000.png``, ...) beside the animation ``dream.webp``, and
+    ``resume`` keeps the complete frames there and draws the rest. Other parameters as for
+    :func:`visualize`.
+
+    Returns
+    -------
+    list of uint8 arrays [h, w, 3]
+        The frames this call drew.
+    """
+    from .layout import layer_folder
+    from .loop import Zoom
+    from .loop import dream_loop as run_loop
+    from .objectives import deepdream
+    from .progress import ProgressBar
+    from .runtime import configure_tensorflow
+
+    turn = Zoom(zoom, rotation)
+    execution = execution or Execution()
+    configure_tensorflow(execution.precision)
+    loaded, own_labels = load(
+        model, input_range=input_range, input_mean=input_mean, tile_size=tile_size,
+        deterministic=deterministic,
+    )  # fmt: skip
+    chosen = loaded.layer(layer or loaded.default_layer())
+    objective = objective if objective is not None else deepdream()
+    unit_ = None
+    if objective.uses_classes:
+        if classes is None or isinstance(classes, (str, int)) or len(classes) != 1:
+            raise UserError(f"a loop develops one class: give `classes` of one, got {classes!r}")
+        (unit_,) = resolve_classes(list(classes), chosen.units, _labels(labels, own_labels, chosen))
+    schedule = _schedule(octaves, None, dream=True)
+    picture = None if start is None else _start_image(start)
+    check_smallest(schedule, (loaded.tile_size,) * 2 if picture is None else picture.shape[:2])
+    spec = RunSpec(
+        layer=chosen.name,
+        schedule=schedule,
+        objective=objective,
+        ascent=ascent or dream_ascent(),
+        execution=execution,
+        seed=seed,
+        start=picture,
+        outdir=None if outdir is None else str(outdir),
+        folder=layer_folder(chosen.shown, imported=loaded.kind == "graphdef"),
+    )
+    bar = ProgressBar(schedule, frames if isinstance(frames, int) else 1, disable=not progress)
+    bar.prefix = "frames: "
+    try:
+        return run_loop(loaded, spec, frames, turn, unit_, resume, [bar], lambda line: None)
+    finally:
+        bar.close()
 
 
 def save(results: Sequence[ClassResult], folder: str | os.PathLike, run: dict | None = None):
@@ -295,13 +381,16 @@ def _labels(labels, own: list[str] | None, layer) -> list[str] | None:
     return labels_for(names, layer.rank, layer.units)
 
 
-def _schedule(octaves: list[dict] | None, background_color) -> Schedule:
+def _schedule(octaves: list[dict] | None, background_color, dream: bool = False) -> Schedule:
+    """The schedule asked for, else the original's (DeepDream's for an objective that reads no
+    class)."""
+    default = DREAM if dream else ORIGINAL
     if octaves is None and background_color is None:
-        return ORIGINAL
+        return default
     if octaves is None:
-        octaves = [asdict(octave) for octave in ORIGINAL.octaves]
+        octaves = [asdict(octave) for octave in default.octaves]
     if background_color is None:
-        background_color = ORIGINAL.background_color
+        background_color = default.background_color
     return parse_schedule(octaves, background_color, "`octaves`")
 
 

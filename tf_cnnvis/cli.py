@@ -63,12 +63,14 @@ flags.DEFINE_string(
 flags.DEFINE_boolean(
     "use_bilateral",
     True,
-    "Bilateral filter after every step, sigma from start_sigma to end_sigma of each octave.",
+    "Bilateral filter after every step, sigma from start_sigma to end_sigma of each octave "
+    "(with --deepdream only when given).",
 )
 flags.DEFINE_boolean(
     "use_tv_bregman",
     True,
-    "Total-variation denoising (split Bregman, weight 2) at the start of every octave.",
+    "Total-variation denoising (split Bregman, weight 2) at the start of every octave (with "
+    "--deepdream only when given).",
 )
 flags.DEFINE_boolean(
     "clip_pixels",
@@ -187,7 +189,20 @@ flags.DEFINE_boolean(
     "Dream the whole --layer instead of one picture per class: maximise the mean square of all "
     "its activations, DeepDream's objective, into one picture, deepdream.png beside the "
     "others. With --input_image, DeepDream on a photo; pick a feature-map --layer (see "
-    "--list_layers).",
+    "--list_layers). Its schedule is DeepDream's (octaves 1.4 apart, the last at the start's "
+    "size) unless --params_path is given; its steps are half as long, without smoothing.",
+)
+flags.DEFINE_integer(
+    "frames",
+    None,
+    "DeepDream's continuous loop: dream, zoom into the result by --zoom (and turn it by "
+    "--rotation), dream again, N frames in all: frame_0000.png, ... and the animation "
+    "dream.webp. With --deepdream the layer is dreamt; else one class (--classes) develops. "
+    "With --skip_existing a stopped loop resumes, and a larger N extends a finished one.",
+)
+flags.DEFINE_float("zoom", 1.05, "With --frames: each frame's magnification of the one before.")
+flags.DEFINE_float(
+    "rotation", 0.0, "With --frames: each frame's turn from the one before, in degrees."
 )
 flags.DEFINE_boolean(
     "fast",
@@ -248,6 +263,7 @@ def _check_input(models_dir: Path):
     from tf_cnnvis.files import check_folder
     from tf_cnnvis.runtime import check_precision
     from tf_cnnvis.schedule import (
+        DREAM,
         ORIGINAL,
         ORIGINAL_CLASSES,
         Params,
@@ -265,10 +281,26 @@ def _check_input(models_dir: Path):
     check_precision(FLAGS.precision)
     if FLAGS.shard is not None:
         parse_shard(FLAGS.shard)
+    if FLAGS.frames is not None:
+        from tf_cnnvis.loop import Zoom
+
+        if FLAGS.frames < 1:
+            raise UserError(f"--frames must be at least 1, got {FLAGS.frames}")
+        Zoom(FLAGS.zoom, FLAGS.rotation)
+        if FLAGS.shard is not None or FLAGS.ray or FLAGS.ray_address:
+            raise UserError("--frames draws one frame after another in one process; drop "
+                            "--shard, --ray and --ray_address")  # fmt: skip
     if FLAGS.list_layers or FLAGS.list_classes is not None:
         return None, None
     source = FLAGS.params_path or "params.py"
-    if FLAGS.params_path is None and not Path("params.py").is_file():
+    if (FLAGS.deepdream or FLAGS.frames is not None) and FLAGS.params_path is None:
+        params, source = Params(DREAM, ORIGINAL_CLASSES), "DeepDream's schedule"
+        print(
+            f"--{'deepdream' if FLAGS.deepdream else 'frames'}: DeepDream's schedule, four "
+            "octaves 1.4 apart ending at the start's size (pass --params_path to use "
+            "params.py's octaves)"
+        )
+    elif FLAGS.params_path is None and not Path("params.py").is_file():
         params, source = Params(ORIGINAL, ORIGINAL_CLASSES), "the original's schedule"
         print(
             "no params.py here: the original's schedule and classes "
@@ -375,6 +407,8 @@ def run(params, start, models_dir: Path) -> int:
     folder = outdir / folder_name
     spec = _run_spec(params, layer, labels, start, source, (outdir, logdir), folder_name)
     run_classes = (None,) if FLAGS.deepdream else _classes(params, layer, labels)
+    if FLAGS.frames is not None:
+        return _dream_loop(model, layer, spec, run_classes, (model_path, model_file.kind), folder)
     todo = run_classes
     if FLAGS.shard is not None:
         index, count = parse_shard(FLAGS.shard)
@@ -493,7 +527,7 @@ def _run_spec(params, layer, labels, start, source, folders, folder_name):
     from tf_cnnvis.filters import Bilateral, Clip, TVBregman
     from tf_cnnvis.objectives import deepdream, unit
     from tf_cnnvis.run import RunSpec
-    from tf_cnnvis.settings import AscentSettings, Execution, fast_preset
+    from tf_cnnvis.settings import DREAM_STEP_SIZE, AscentSettings, Execution, fast_preset
 
     seed = FLAGS.seed
     if seed is None:
@@ -504,9 +538,14 @@ def _run_spec(params, layer, labels, start, source, folders, folder_name):
     execution = Execution(
         batch_size=FLAGS.batch_size, tile_batch=FLAGS.tile_batch, precision=FLAGS.precision
     )
+    # DeepDream keeps a photo's detail: its smoothing filters only where the flags are given.
+    dream = FLAGS.deepdream
+    bilateral = FLAGS.use_bilateral and (not dream or FLAGS["use_bilateral"].present)
+    tv_bregman = FLAGS.use_tv_bregman and (not dream or FLAGS["use_tv_bregman"].present)
     ascent = AscentSettings(
-        step_filters=(Clip(),) * FLAGS.clip_pixels + (Bilateral(),) * FLAGS.use_bilateral,
-        octave_filters=(TVBregman(),) if FLAGS.use_tv_bregman else (),
+        step_filters=(Clip(),) * FLAGS.clip_pixels + (Bilateral(),) * bilateral,
+        octave_filters=(TVBregman(),) if tv_bregman else (),
+        step_size=DREAM_STEP_SIZE if dream else 1.0,
     )
     schedule = params.schedule
     if FLAGS.fast:
@@ -539,6 +578,40 @@ def _render_on_ray(spec, classes, bar) -> list[dict]:
         bar.batch_done(batch)
 
     return run_jobs(spec, classes, since, done)
+
+
+def _dream_loop(model, layer, spec, classes, source, folder: Path) -> int:
+    """--frames: the loop, its report and its animation."""
+    from tf_cnnvis.errors import UserError
+    from tf_cnnvis.layout import ANIMATION, REPORT, frame_name
+    from tf_cnnvis.loop import Zoom, dream_loop
+    from tf_cnnvis.progress import ProgressBar
+    from tf_cnnvis.report import timestamp, write_report
+
+    if len(classes) != 1:
+        raise UserError(
+            f"--frames develops one class, and {len(classes)} are given; give one with "
+            "--classes, or dream the layer with --deepdream"
+        )
+    started = time.perf_counter()
+    bar = ProgressBar(spec.schedule, FLAGS.frames, disable=True if FLAGS.quiet else None)
+    bar.prefix = "frames: "
+    try:
+        dream_loop(
+            model, spec, FLAGS.frames, Zoom(FLAGS.zoom, FLAGS.rotation), classes[0],
+            resume=FLAGS.skip_existing, observers=[bar], log=bar.write,
+        )  # fmt: skip
+    finally:
+        bar.close()
+    run_info = _run_record(*source, model, layer, spec, classes)
+    run_info.update(finished=timestamp(), total_s=round(time.perf_counter() - started, 1))
+    run_info["loop"] = {"frames": FLAGS.frames, "zoom": FLAGS.zoom, "rotation": FLAGS.rotation}
+    rows = [{"file": frame_name(index)} for index in range(FLAGS.frames)]
+    write_report(folder / REPORT, rows, run_info)
+    print(f"frames: {folder / frame_name(0)} ... {frame_name(FLAGS.frames - 1)}, "
+          f"animation: {folder / ANIMATION}")  # fmt: skip
+    print(f"total time {time.perf_counter() - started:.1f} s")
+    return 0
 
 
 def _run_record(model_path, kind, model, layer, spec, classes) -> dict:

@@ -22,6 +22,18 @@ REPORT = "report.json"
 CONTACT_SHEET = "contact_sheet.png"
 DREAM = "deepdream.png"
 OBJECTIVE = "objective.png"
+ANIMATION = "dream.webp"
+
+
+def frame_name(index: int) -> str:
+    """File name of a dream loop's frame ``index`` (0-based).
+
+    Examples
+    --------
+    >>> frame_name(7)
+    'frame_0007.png'
+    """
+    return f"frame_{index:04d}.png"
 
 
 def canonical_layer_name(name: str) -> str:

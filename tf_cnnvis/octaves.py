@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from .ascent import TiledAscent
 from .cpu import usable_cpus
-from .schedule import Schedule, octave_size
+from .schedule import Schedule, octave_sizes
 
 START_NOISE_STD = 8.0
 # Tile gradients per compiled call (about 6 s on a 2-core CPU): long enough that the return to
@@ -104,17 +104,26 @@ def render_together(
             ]
         )
     else:
-        images = np.repeat(np.asarray(start, np.float32)[None], len(targets), axis=0)
+        base = np.asarray(start, np.float32)[None]
+        images = np.repeat(base, len(targets), axis=0)
     step = 0
     threads = ascent.execution.host_threads or usable_cpus()
-    for index, octave in enumerate(schedule.octaves):
+    sizes = octave_sizes(schedule, np.shape(images)[1:3])
+    for index, (octave, size) in enumerate(zip(schedule.octaves, sizes, strict=True)):
         log(
             f"octave {index} | layer {ascent.layer.name} | scale {octave.scale} "
             f"| iter_n {octave.iter_n}"
         )
         clock = [time.perf_counter()]
-        size = octave_size(np.shape(images)[1:3], octave.scale)
-        images = tf.image.resize(images, size, method="bilinear").numpy()
+        if start is None:
+            images = tf.image.resize(images, size, method="bilinear").numpy()
+        else:
+            # What the ascent added so far (the detail) is carried to the new size on top of
+            # the start picture resized there, as DeepDream does: the photo keeps its own
+            # sharpness at every octave instead of being blurred up with the dream.
+            detail = images - base
+            base = resized(np.asarray(start, np.float32)[None], size)
+            images = base + resized(detail, size)
         clock.append(time.perf_counter())
         for octave_filter in ascent.settings.octave_filters:
             images = octave_filter(images, threads)
@@ -156,3 +165,10 @@ def render_together(
                 }
             )
     return np.asarray(images, dtype=np.float32)
+
+
+def resized(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``images`` [n, h, w, 3] resized bilinearly to ``size`` (as they are, if already there)."""
+    if tuple(np.shape(images)[1:3]) == tuple(size):
+        return np.asarray(images, np.float32)
+    return tf.image.resize(images, size, method="bilinear").numpy()

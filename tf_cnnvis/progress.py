@@ -45,9 +45,12 @@ class ProgressBar(Observer):
             "[{elapsed}<{remaining}]",
         )
 
+    prefix = ""  # what the bar counts, before its classes (a loop's "frames: ")
+
     def steps_done(self, units, octave, first_step, objectives: np.ndarray) -> None:
         shown = ",".join(map(str, units))
-        self.bar.set_description_str(f"classes {shown} octave {octave + 1}/{self.octaves}")
+        done = f"{self.prefix}classes {shown} octave {octave + 1}/{self.octaves}"
+        self.bar.set_description_str(done)
         self.bar.update(objectives.shape[0] * len(units))
 
     def batch_done(self, units: tuple[int, ...]) -> None:

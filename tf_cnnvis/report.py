@@ -54,22 +54,24 @@ class Score:
 @dataclass(frozen=True)
 class Rise:
     """An image's objective at the first (``start``) and at the last step (``end``) of its
-    ascent; it ``rose`` when the end lies above the start by more than 1 % of their size (an
-    untrained network or a dead channel leaves it where it was, or lowers it).
+    ascent, and ``gain``, what the steps added to it (each octave's last step's value minus its
+    first's, summed). It ``rose`` when the steps added more than 1 % of its size: an untrained
+    network or a dead channel leaves it where it was, or lowers it.
 
     Examples
     --------
-    >>> Rise(-0.27, 13.0).rose, Rise(0.0, 0.0).rose, Rise(-0.043, -0.054).rose
+    >>> Rise(-0.27, 13.0, 13.27).rose, Rise(0.0, 0.0, 0.0).rose, Rise(0.04, 0.05, -0.01).rose
     (True, False, False)
     """
 
     start: float
     end: float
+    gain: float
 
     @property
     def rose(self) -> bool:
-        gain = self.end - self.start
-        return gain > 1e-6 and gain > 0.01 * max(abs(self.start), abs(self.end))
+        size = max(abs(self.start), abs(self.end))
+        return self.gain > 1e-6 and self.gain > 0.01 * size
 
 
 def model_tiles(image: np.ndarray, tile: int) -> np.ndarray:
@@ -213,8 +215,8 @@ def score_row(score: Score, file: str, seconds: float, rise: Rise | None = None)
     known, the objective at the first and last step and whether it rose."""
     row = {**asdict(score), "file": file, "seconds": round(seconds, 3)}
     if rise is not None:
-        start, end = (float(f"{value:.6g}") for value in (rise.start, rise.end))
-        row["objective"] = {"start": start, "end": end, "rose": rise.rose}
+        start, end, gain = (float(f"{v:.6g}") for v in (rise.start, rise.end, rise.gain))
+        row["objective"] = {"start": start, "end": end, "gain": gain, "rose": rise.rose}
     return row
 
 

@@ -164,13 +164,20 @@ def render(
         While iterating, when the gradient becomes NaN or infinite (no result is yielded for
         that batch).
     """
+    spec, layer, bound = prepare(model, spec, classes, log)
+    items = tuple(classes) if spec.objective.uses_classes else (None,)
+    return _rendered_batches(model, spec, layer, bound, items, observers, log)
+
+
+def prepare(model, spec: RunSpec, classes: Sequence[int], log: Callable[[str], None] = print):
+    """Check that ``model`` can draw ``classes`` as ``spec`` says (a one-line
+    :class:`UserError` if not) and bind its objective: the spec to run (on whole tiles where
+    the layer is computed at the model's input size only), the run's layer and the bound
+    objective."""
     layer = model.layer(spec.layer)
     bound = bind(spec.objective, model, layer)
     if spec.objective.uses_classes:
         bound.check_classes(classes)
-        items: tuple[int | None, ...] = tuple(classes)
-    else:
-        items = (None,)
     bound.check_tile(model.tile_size, (model.input_size or (None,))[0], model.name)
     if bound.whole_tiles_only and spec.execution.tile_grid != "cover":
         log(
@@ -178,7 +185,7 @@ def render(
             "size only: the pictures are covered with whole tiles (`tile_grid` 'cover')"
         )
         spec = replace(spec, execution=replace(spec.execution, tile_grid="cover"))
-    return _rendered_batches(model, spec, layer, bound, items, observers, log)
+    return spec, layer, bound
 
 
 def _rendered_batches(model, spec, layer, bound, items, observers, log):
@@ -232,21 +239,25 @@ def _rendered_batches(model, spec, layer, bound, items, observers, log):
 
 
 class _Trace(Observer):
-    """Each image's objective at the first and at the last step of a render."""
+    """Each image's objective at the first and last step of a render, and what the steps of
+    each octave added to it (an octave's resize and its start picture's detail move it too)."""
 
     def __init__(self) -> None:
-        self.first: np.ndarray | None = None
-        self.last: np.ndarray | None = None
+        self.octaves: dict[int, list[np.ndarray]] = {}
 
     def steps_done(self, units, octave, first_step, objectives) -> None:
-        if self.first is None:
-            self.first = objectives[0]
-        self.last = objectives[-1]
+        ends = self.octaves.setdefault(octave, [objectives[0], objectives[-1]])
+        ends[1] = objectives[-1]
 
     def rises(self, count: int) -> list[Rise | None]:
-        if self.first is None:
+        if not self.octaves:
             return [None] * count
-        return [Rise(float(a), float(b)) for a, b in zip(self.first, self.last, strict=True)]
+        ends = [self.octaves[octave] for octave in sorted(self.octaves)]
+        gains = sum(last - first for first, last in ends)
+        start, end = ends[0][0], ends[-1][1]
+        return [
+            Rise(float(a), float(b), float(g)) for a, b, g in zip(start, end, gains, strict=True)
+        ]
 
 
 class _TensorBoard(Observer):

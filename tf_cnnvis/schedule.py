@@ -80,6 +80,15 @@ ORIGINAL = Schedule(
     (10.0, 90.0, 140.0),
 )
 ORIGINAL_CLASSES = (1, 2, 3, 4, 5)
+# DeepDream's classic pyramid (Google's deepdream notebook): four octaves 1.4 apart, the smallest
+# first, the last at the start's own size, ten steps each.
+DREAM_SCALE = 1.4
+DREAM = Schedule(
+    (
+        Octave(DREAM_SCALE**-3, 10, 0.44, 0.304),
+        *(Octave(DREAM_SCALE, 10, 0.44, 0.304) for _ in range(3)),
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -115,10 +124,22 @@ def octave_size(size: tuple[int, int], scale: float) -> tuple[int, int]:
 
 
 def octave_sizes(schedule: Schedule, start: tuple[int, int]) -> list[tuple[int, int]]:
-    """Height and width of the image in each octave, from a ``start`` size."""
-    sizes, size = [], start
+    """Height and width of the image in each octave, from a ``start`` size: each octave's
+    :func:`octave_size` of the one before, except that an octave whose scales, multiplied since
+    the start, come back to 1 takes the start's own size (a photo dreamt down and up again
+    ends at its size, not a pixel short).
+
+    Examples
+    --------
+    >>> octave_sizes(DREAM, (660, 800))
+    [(240, 291), (336, 407), (470, 569), (660, 800)]
+    """
+    sizes, size, total = [], tuple(start), 1.0
     for octave in schedule.octaves:
         size = octave_size(size, octave.scale)
+        total *= octave.scale
+        if math.isclose(total, 1.0, rel_tol=1e-9):
+            size = tuple(start)
         sizes.append(size)
     return sizes
 

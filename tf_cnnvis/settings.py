@@ -93,6 +93,25 @@ class AscentSettings:
             raise UserError(f"`step_size` must be finite and > 0, got {step!r}")
 
 
+# A step of DeepDream on a photo: half the class pictures' step, so that the photo stays under
+# the dream (docs/dream.md).
+DREAM_STEP_SIZE = 0.5
+
+
+def dream_ascent() -> AscentSettings:
+    """DeepDream's ascent: pixels clipped to 0-255 after each step, no smoothing (the bilateral
+    filter and TV-Bregman wash a photo's own detail out), steps of :data:`DREAM_STEP_SIZE`.
+
+    Examples
+    --------
+    >>> dream_ascent().step_filters, dream_ascent().octave_filters, dream_ascent().step_size
+    ((Clip(low=0.0, high=255.0),), (), 0.5)
+    """
+    from .filters import Clip
+
+    return AscentSettings(step_filters=(Clip(),), octave_filters=(), step_size=DREAM_STEP_SIZE)
+
+
 @dataclass(frozen=True)
 class Execution:
     """How a run is executed: batching, tiling and threads.
