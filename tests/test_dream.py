@@ -113,3 +113,42 @@ def test_bad_loop_flags_get_one_line(tmp_path, mobilenet_tflite, flags, message)
     (line,) = done.stderr.strip().splitlines()
     assert len(line) <= LINE_LIMIT
     assert not (tmp_path / "out").exists()
+
+
+def test_a_guided_dream_comes_closer_to_its_guide(tmp_path, mobilenet_tflite, mobilenet):
+    import tensorflow as tf
+
+    import tf_cnnvis
+
+    _, path = photo(tmp_path, width=240)
+    _, guide_path = photo(tmp_path, "n02276258_admiral", width=240)
+    dreamt, guided = (
+        tf_cnnvis.visualize(mobilenet_tflite, layer=LAYER, start=path, seed=0, **kind)[0].image
+        for kind in ({"objective": tf_cnnvis.objectives.deepdream()}, {"guide": guide_path})
+    )
+    layer = mobilenet.layer(LAYER)
+
+    def channel_means(picture) -> np.ndarray:
+        features = layer.activations(tf.constant(np.asarray(picture, np.float32)[None]))
+        return tf.reduce_mean(features, axis=[0, 1, 2]).numpy()
+
+    def cosine(a, b) -> float:
+        return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
+
+    # How far each dream moved the photo's features in the guide's direction.
+    start = channel_means(Image.open(path))
+    target = channel_means(Image.open(guide_path)) - start
+    unguided = cosine(channel_means(dreamt) - start, target)
+    towards = cosine(channel_means(guided) - start, target)
+    assert towards > unguided + 0.2, (unguided, towards)
+
+
+def test_an_unreadable_guide_gets_one_line(tmp_path, mobilenet_tflite):
+    (tmp_path / "guide.jpg").write_text("not a picture")
+    done = run_main(
+        "--model", str(mobilenet_tflite), "--layer", LAYER, "--guide", str(tmp_path / "guide.jpg"),
+        "--outdir_path", str(tmp_path / "out"), "--logdir_path", str(tmp_path / "log"),
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert "guide" in line and "cannot be read as an image" in line and "check --guide" in line

@@ -141,6 +141,7 @@ def visualize(
     logdir: str | os.PathLike | None = None,
     progress: bool = False,
     deterministic: bool = False,
+    guide: np.ndarray | str | os.PathLike | None = None,
 ) -> list[ClassResult]:
     """Paint what ``model`` has learned: one picture per class, by multi-octave gradient ascent
     with bilateral and TV-Bregman regularisation (the command line's algorithm and defaults).
@@ -189,6 +190,9 @@ def visualize(
         Show a progress bar on standard error.
     deterministic : bool
         One seed, one picture on this machine; see :func:`load`.
+    guide : array [h, w, 3] or path, optional
+        A guide picture: ``objectives.guide`` of it is maximised (added to ``objective`` if
+        one is given), a guided dream.
 
     Returns
     -------
@@ -221,6 +225,9 @@ def visualize(
     )
     chosen = loaded.layer(layer or loaded.default_layer())
     names = _labels(labels, own_labels, chosen)
+    if guide is not None:
+        guided = _guide(guide)
+        objective = guided if objective is None else objective + guided
     objective = objective if objective is not None else unit()
     if objective.uses_classes:
         if classes is None or isinstance(classes, (str, int)) or not len(classes):
@@ -392,6 +399,15 @@ def _schedule(octaves: list[dict] | None, background_color, dream: bool = False)
     if background_color is None:
         background_color = default.background_color
     return parse_schedule(octaves, background_color, "`octaves`")
+
+
+def _guide(picture) -> Objective:
+    from .objectives import guide
+    from .start_image import read_start_image
+
+    if isinstance(picture, (str, os.PathLike)):
+        return guide(read_start_image(Path(picture), parameter="guide"), name=Path(picture).name)
+    return guide(picture)
 
 
 def _start_image(start) -> np.ndarray:

@@ -192,6 +192,13 @@ flags.DEFINE_boolean(
     "--list_layers). Its schedule is DeepDream's (octaves 1.4 apart, the last at the start's "
     "size) unless --params_path is given; its steps are half as long, without smoothing.",
 )
+flags.DEFINE_string(
+    "guide",
+    None,
+    "A guide picture: the dream (one picture, objective.png; or the --frames of a loop) makes "
+    "--layer look like it, each position pulled towards the guide's feature it resembles most; "
+    "with --deepdream, added to DeepDream's objective.",
+)
 flags.DEFINE_integer(
     "frames",
     None,
@@ -293,10 +300,12 @@ def _check_input(models_dir: Path):
     if FLAGS.list_layers or FLAGS.list_classes is not None:
         return None, None
     source = FLAGS.params_path or "params.py"
-    if (FLAGS.deepdream or FLAGS.frames is not None) and FLAGS.params_path is None:
+    dreaming = FLAGS.deepdream or FLAGS.guide is not None
+    if (dreaming or FLAGS.frames is not None) and FLAGS.params_path is None:
         params, source = Params(DREAM, ORIGINAL_CLASSES), "DeepDream's schedule"
         print(
-            f"--{'deepdream' if FLAGS.deepdream else 'frames'}: DeepDream's schedule, four "
+            f"--{'deepdream' if FLAGS.deepdream else 'guide' if dreaming else 'frames'}: "
+            "DeepDream's schedule, four "
             "octaves 1.4 apart ending at the start's size (pass --params_path to use "
             "params.py's octaves)"
         )
@@ -317,6 +326,8 @@ def _check_input(models_dir: Path):
             f"{FLAGS.models_dir or models_dir}/; give a .tflite or model file"
         )
     start = read_start_image(Path(FLAGS.input_image)) if FLAGS.input_image else None
+    if FLAGS.guide is not None:
+        read_start_image(Path(FLAGS.guide), parameter="guide")
     first = start.shape[:2] if start is not None else (FLAGS.tile_size or 224,) * 2
     check_smallest(params.schedule, first, source)
     height, width = final_size(params.schedule, first)
@@ -406,7 +417,8 @@ def run(params, start, models_dir: Path) -> int:
     folder_name = layer_folder(layer.shown, imported=model.kind == "graphdef")
     folder = outdir / folder_name
     spec = _run_spec(params, layer, labels, start, source, (outdir, logdir), folder_name)
-    run_classes = (None,) if FLAGS.deepdream else _classes(params, layer, labels)
+    dreaming = FLAGS.deepdream or FLAGS.guide is not None
+    run_classes = (None,) if dreaming else _classes(params, layer, labels)
     if FLAGS.frames is not None:
         return _dream_loop(model, layer, spec, run_classes, (model_path, model_file.kind), folder)
     todo = run_classes
@@ -525,7 +537,6 @@ def _classes(params, layer, labels) -> tuple[int, ...]:
 def _run_spec(params, layer, labels, start, source, folders, folder_name):
     """The run as the flags and params.py describe it."""
     from tf_cnnvis.filters import Bilateral, Clip, TVBregman
-    from tf_cnnvis.objectives import deepdream, unit
     from tf_cnnvis.run import RunSpec
     from tf_cnnvis.settings import DREAM_STEP_SIZE, AscentSettings, Execution, fast_preset
 
@@ -539,7 +550,7 @@ def _run_spec(params, layer, labels, start, source, folders, folder_name):
         batch_size=FLAGS.batch_size, tile_batch=FLAGS.tile_batch, precision=FLAGS.precision
     )
     # DeepDream keeps a photo's detail: its smoothing filters only where the flags are given.
-    dream = FLAGS.deepdream
+    dream = FLAGS.deepdream or FLAGS.guide is not None
     bilateral = FLAGS.use_bilateral and (not dream or FLAGS["use_bilateral"].present)
     tv_bregman = FLAGS.use_tv_bregman and (not dream or FLAGS["use_tv_bregman"].present)
     ascent = AscentSettings(
@@ -553,7 +564,7 @@ def _run_spec(params, layer, labels, start, source, folders, folder_name):
     return RunSpec(
         layer=layer.name,
         schedule=schedule,
-        objective=deepdream() if FLAGS.deepdream else unit(),
+        objective=_objective(),
         ascent=ascent,
         execution=execution,
         seed=seed,
@@ -578,6 +589,18 @@ def _render_on_ray(spec, classes, bar) -> list[dict]:
         bar.batch_done(batch)
 
     return run_jobs(spec, classes, since, done)
+
+
+def _objective():
+    """What the flags ask to maximise: DeepDream's, a guide's, both, or each class."""
+    from tf_cnnvis.objectives import deepdream, guide, unit
+    from tf_cnnvis.start_image import read_start_image
+
+    if FLAGS.guide is None:
+        return deepdream() if FLAGS.deepdream else unit()
+    picture = read_start_image(Path(FLAGS.guide), parameter="guide")
+    guided = guide(picture, name=Path(FLAGS.guide).name)
+    return deepdream() + guided if FLAGS.deepdream else guided
 
 
 def _dream_loop(model, layer, spec, classes, source, folder: Path) -> int:

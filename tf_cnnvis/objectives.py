@@ -5,7 +5,9 @@ An :class:`Objective` is a weighted sum of terms, each read off one layer of the
 - :func:`unit`: a class's logit ([batch, units] layer) or a channel's mean activation (feature
   map [batch, h, w, channels], or tokens [batch, tokens, dim]); with no index, each image's own
   class, the one it is rendered for;
-- :func:`deepdream`: the mean square of all of a layer's activations, DeepDream's objective.
+- :func:`deepdream`: the mean square of all of a layer's activations, DeepDream's objective;
+- :func:`guide`: how well each position of a layer matches its best match in a guide picture's
+  activations there (the guided dream of Google's deepdream notebook).
 
 A term with no layer reads the run's layer. Objectives are plain frozen values: they compare,
 print, pickle (for Ray) and go into ``report.json``; :func:`bind` turns one into a function of
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -33,17 +35,43 @@ from .errors import UserError
 if TYPE_CHECKING:
     from .model import Layer
 
-KINDS = ("unit", "deepdream")
+KINDS = ("unit", "deepdream", "guide")
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A picture inside an objective (a guide): float32 RGB [h, w, 3] on the 0-255 scale,
+    compared and hashed by its content, shown by ``name``."""
+
+    data: bytes = field(repr=False)
+    shape: tuple[int, int, int]
+    name: str = ""
+
+    @classmethod
+    def of(cls, image, name: str = "") -> Picture:
+        array = np.asarray(image, np.float32)
+        if array.ndim != 3 or array.shape[2] != 3 or not np.isfinite(array).all():
+            raise UserError(
+                f"a guide must be a finite RGB picture [h, w, 3], got shape {array.shape}"
+            )
+        return cls(array.tobytes(), tuple(array.shape), name)
+
+    def array(self) -> np.ndarray:
+        return np.frombuffer(self.data, np.float32).reshape(self.shape)
+
+    def __str__(self) -> str:
+        return repr(self.name) if self.name else f"<{self.shape[0]} x {self.shape[1]} picture>"
 
 
 @dataclass(frozen=True)
 class Term:
     """One term: ``kind`` of ``layer`` (None: the run's layer); for a unit, its ``index``
-    (None: each image's own class)."""
+    (None: each image's own class); for a guide, its ``picture``."""
 
     kind: str
     layer: str | None = None
     index: int | None = None
+    picture: Picture | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -57,6 +85,8 @@ class Term:
 
     def __str__(self) -> str:
         args = [] if self.index is None else [str(self.index)]
+        if self.picture is not None:
+            args.append(str(self.picture))
         if self.layer is not None:
             args.append(repr(self.layer) if self.kind == "deepdream" else f"layer={self.layer!r}")
         return f"{self.kind}({', '.join(args)})"
@@ -143,6 +173,31 @@ def deepdream(layer: str | None = None) -> Objective:
     return Objective(((1.0, Term("deepdream", layer)),))
 
 
+def guide(picture, layer: str | None = None, name: str = "") -> Objective:
+    """Make ``layer`` (default: the run's) look like ``picture``: each position's activations
+    matched with their best match among the guide's, by dot product, the mean of those; its
+    gradient pulls every position towards the guide feature it already resembles most (Google's
+    deepdream notebook's guided dream).
+
+    Parameters
+    ----------
+    picture : array [h, w, 3] or Picture
+        The guide, on the 0-255 scale; it is seen at most a tile large.
+    layer : str, optional
+        Layer name as the model lists it.
+    name : str
+        How the objective prints the guide (its file).
+
+    Examples
+    --------
+    >>> guide(np.zeros((4, 6, 3)), name="flowers.jpg") + deepdream()
+    guide('flowers.jpg') + deepdream()
+    """
+    if not isinstance(picture, Picture):
+        picture = Picture.of(picture, name)
+    return Objective(((1.0, Term("guide", layer, picture=picture)),))
+
+
 @dataclass(frozen=True)
 class BoundObjective:
     """An objective bound to a model's layers: ``bound(tiles, classes)`` is each tile image's
@@ -158,12 +213,15 @@ class BoundObjective:
         Every layer a term reads, in the order of ``activations``' outputs.
     activations : callable
         ``activations(images)`` is the list of those layers' activations.
+    guides : tuple of (Term, tensor)
+        Each guide term's picture's activations, [positions, channels].
     """
 
     objective: Objective
     layer: Layer
     layers: tuple[Layer, ...]
     activations: Callable
+    guides: tuple = ()
 
     def runs_on(self, height: int, width: int) -> bool:
         """Whether a tile of that size reaches every layer the objective reads."""
@@ -233,10 +291,11 @@ class BoundObjective:
     def __call__(self, tiles, classes):
         names = (layer.name for layer in self.layers)
         values = dict(zip(names, self.activations(tiles), strict=True))
+        guides = dict(self.guides)
         total = None
         for weight, term in self.objective.terms:
             layer = self.layer if term.layer is None else self._named(term.layer)
-            value = _term_value(term, layer, values[layer.name], classes)
+            value = _term_value(term, layer, values[layer.name], classes, guides.get(term))
             value = value if weight == 1.0 else weight * value
             total = value if total is None else total + value
         return total
@@ -245,9 +304,13 @@ class BoundObjective:
         return next(layer for layer in self.layers if layer.name == name)
 
 
-def _term_value(term: Term, layer: Layer, activations, classes):
+def _term_value(term: Term, layer: Layer, activations, classes, guide=None):
     import tensorflow as tf  # here, so that objectives are made and checked without it
 
+    if term.kind == "guide":
+        positions = tf.reshape(activations, [tf.shape(activations)[0], -1, layer.units])
+        matches = tf.einsum("bpc,mc->bpm", positions, guide)
+        return tf.reduce_mean(tf.reduce_max(matches, axis=2), axis=1)
     if term.kind == "deepdream":
         axes = list(range(1, layer.rank))
         return tf.reduce_mean(tf.square(activations), axis=axes)
@@ -290,6 +353,11 @@ def bind(objective: Objective, model, layer) -> BoundObjective:
                 f"objective {term} is out of range for layer '{target.name}', which has units "
                 f"0..{target.units - 1}"
             )
+    guides = tuple(
+        (term, _guide_features(term.picture, by_name[term.layer or layer.name], model.tile_size))
+        for _, term in objective.terms
+        if term.kind == "guide"
+    )
     if len(layers) == 1:
         only = layers[0]
 
@@ -298,4 +366,21 @@ def bind(objective: Objective, model, layer) -> BoundObjective:
 
     else:
         activations = model.activations(layers)
-    return BoundObjective(objective, layer, layers, activations)
+    return BoundObjective(objective, layer, layers, activations, guides)
+
+
+def _guide_features(picture: Picture, layer, tile: int):
+    """The guide's activations of ``layer`` as [positions, channels], the guide seen at most a
+    tile large (larger ones would only multiply the matches to compare)."""
+    import tensorflow as tf
+
+    image = picture.array()
+    height, width = image.shape[:2]
+    if max(height, width) > tile:
+        size = [max(1, round(height * tile / max(height, width))), 0]
+        size[1] = max(1, round(width * tile / max(height, width)))
+        image = tf.image.resize(image[None], size, method="area")[0].numpy()
+    if layer.whole_tiles_only or not layer.runs_on(*image.shape[:2]):
+        image = tf.image.resize(image[None], (tile, tile), method="area")[0].numpy()
+    features = layer.activations(tf.constant(image[None], tf.float32))
+    return tf.reshape(tf.cast(features, tf.float32), [-1, layer.units])

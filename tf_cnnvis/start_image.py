@@ -13,18 +13,22 @@ from .errors import UserError
 MAX_PIXELS = 40_000_000  # PIL's decompression-bomb guard, made an error at this size
 
 
-def read_start_image(path: Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """Read an image file as float32 RGB [h, w, 3] on the 0-255 scale.
+def read_start_image(
+    path: Path, max_pixels: int = MAX_PIXELS, parameter: str = "input_image"
+) -> np.ndarray:
+    """Read an image file as float32 RGB [h, w, 3] on the 0-255 scale; errors name it as the
+    ``parameter`` it was given as (``input_image``, ``guide``).
 
     Grayscale is repeated into three channels, transparency is flattened onto black, 16-bit
     images are scaled down to 0-255, so any photo PIL reads works; anything else, or an image
     of more than ``max_pixels`` pixels (a decompression bomb), is a one-line :class:`UserError`.
     """
     path = Path(path)
+    what = parameter.replace("_", " ")
     if path.is_dir():
-        raise UserError(f"input image {path} is a folder; give a picture file as `input_image`")
+        raise UserError(f"{what} {path} is a folder; give a picture file as `{parameter}`")
     if not path.is_file():
-        raise UserError(f"input image {path} not found; check `input_image`")
+        raise UserError(f"{what} {path} not found; check `{parameter}`")
     previous = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = max_pixels
     try:
@@ -35,10 +39,12 @@ def read_start_image(path: Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
                 return _to_rgb(image)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise UserError(
-            f"input image {path} has more than {max_pixels:,} pixels; give a smaller picture"
+            f"{what} {path} has more than {max_pixels:,} pixels; give a smaller picture"
         ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise UserError(f"input image {path} cannot be read as an image ({exc})") from None
+        raise UserError(
+            f"{what} {path} cannot be read as an image ({exc}); check `{parameter}`"
+        ) from None
     finally:
         Image.MAX_IMAGE_PIXELS = previous
 
