@@ -53,7 +53,12 @@ PARAMS_CASES = {
     "image too big": (
         dict(octaves=HUGE),
         [],
-        ["grow the image to 14336 x 14336 pixels", "GiB", "--max_side 14336"],
+        ["grow the image to 14336 x 14336 pixels", "GiB", "for 2 at once", "--max_side 14336"],
+    ),
+    "image too big for one class": (
+        dict(octaves=HUGE),
+        ["--classes", "7"],
+        ["grow the image to 14336 x 14336 pixels", "(roughly 91.9 GiB", "for 1 at once"],
     ),
     "duplicate classes": (dict(classes="[4, 2, 4]"), [], ["'classes' holds 4 twice"]),
     "background not 3 numbers": (

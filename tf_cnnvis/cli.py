@@ -275,8 +275,8 @@ def _check_input(models_dir: Path):
         ORIGINAL_CLASSES,
         Params,
         check_smallest,
-        final_size,
         load_params,
+        octave_sizes,
         working_memory,
     )
     from tf_cnnvis.start_image import read_start_image
@@ -330,15 +330,33 @@ def _check_input(models_dir: Path):
         read_start_image(Path(FLAGS.guide), parameter="guide")
     first = start.shape[:2] if start is not None else (FLAGS.tile_size or 224,) * 2
     check_smallest(params.schedule, first, source)
-    height, width = final_size(params.schedule, first)
-    if max(height, width) > FLAGS.max_side:
-        gib = working_memory(height, width, FLAGS.batch_size) / 2**30
+    height, width = max(octave_sizes(params.schedule, first), key=max)
+    # A photo dreamt at its own size has not grown: only growth beyond it is held to the cap.
+    if max(height, width) > max(FLAGS.max_side, *first):
+        batch = _images_at_once(params)
+        gib = working_memory(height, width, batch) / 2**30
         raise UserError(
             f"the octaves of {source} grow the image to {height} x {width} pixels "
-            f"(roughly {gib:.1f} GiB of working memory for a batch of {FLAGS.batch_size}); "
+            f"(roughly {gib:.1f} GiB of working memory for {batch} at once); "
             f"lower their scales, or pass --max_side {max(height, width)} to allow it"
         )
     return params, start
+
+
+def _images_at_once(params) -> int:
+    """How many pictures a step works on: one for a dream or a loop, else a batch of classes
+    (no more than there are)."""
+    if FLAGS.deepdream or FLAGS.guide is not None or FLAGS.frames is not None:
+        return 1
+    if FLAGS.classes is None:
+        count = len(params.classes)
+    else:
+        count = 0
+        for part in FLAGS.classes.split(","):
+            low, _, high = part.strip().partition("-")
+            spans = low.isdecimal() and high.isdecimal() and len(low) + len(high) < 9
+            count += int(high) - int(low) + 1 if spans and int(high) >= int(low) else 1
+    return max(1, min(FLAGS.batch_size, count))
 
 
 def _judge_path(models_dir: Path) -> Path | None:
