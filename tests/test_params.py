@@ -156,5 +156,8 @@ def test_the_readme_dream_schedule_loads():
     from tests.conftest import ROOT
     from tf_cnnvis.schedule import load_params
 
+    from tf_cnnvis.schedule import octave_sizes
+
     params = load_params(str(ROOT / "docs" / "dream_params.py"))
-    assert [o.scale for o in params.schedule.octaves] == [1.0, 1.2]
+    assert [o.iter_n for o in params.schedule.octaves] == [10, 10, 20, 20]
+    assert octave_sizes(params.schedule, (375, 500))[-1] == (375, 500)  # the photo's own size

@@ -33,8 +33,8 @@ FRAME_MS = 100  # each frame's time in the animation
 @dataclass(frozen=True)
 class Zoom:
     """How a frame becomes the next one's start: magnified ``factor`` times about its centre and
-    turned ``rotation`` degrees (counter-clockwise), at the same size; pixels from beyond the
-    edge repeat the edge.
+    turned ``rotation`` degrees (counter-clockwise), at the same size, on the 0-255 scale;
+    pixels from beyond the edge repeat the edge.
 
     Examples
     --------
@@ -67,13 +67,37 @@ class Zoom:
         matrix = np.array([[cos, sin], [-sin, cos]]) / self.factor
         centre = np.array([(height - 1) / 2, (width - 1) / 2])
         offset = centre - matrix @ centre
-        return np.stack(
-            [
-                ndimage.affine_transform(image[..., c], matrix, offset, order=1, mode="nearest")
-                for c in range(image.shape[2])
-            ],
-            axis=-1,
-        )
+        # Cubic splines: linear interpolation blurs each pixel by its distance to the sampling
+        # grid, the same at the fixed centre every frame, which grows into a cross there.
+        zoomed = [
+            ndimage.affine_transform(image[..., c], matrix, offset, order=3, mode="nearest")
+            for c in range(image.shape[2])
+        ]
+        return np.clip(np.stack(zoomed, axis=-1), 0.0, 255.0)
+
+
+def colour_moments(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each channel's mean and standard deviation of ``image`` [h, w, 3]."""
+    pixels = np.asarray(image, np.float64).reshape(-1, np.shape(image)[-1])
+    return pixels.mean(axis=0), pixels.std(axis=0)
+
+
+def with_colours(image: np.ndarray, moments: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """``image`` with each channel shifted and scaled to the mean and deviation ``moments``,
+    clipped to 0-255: a loop keeps its photo's palette instead of drifting frame by frame
+    (towards the dark, on MobileNet).
+
+    Examples
+    --------
+    >>> image = np.stack([np.linspace(0, 100, 10)] * 3, axis=-1)[None]
+    >>> matched = with_colours(image, (np.full(3, 120.0), np.full(3, 10.0)))
+    >>> [round(float(v), 1) for v in colour_moments(matched)[0]]
+    [120.0, 120.0, 120.0]
+    """
+    mean, std = colour_moments(image)
+    target_mean, target_std = moments
+    matched = (np.asarray(image, np.float64) - mean) / np.maximum(std, 1e-6) * target_std
+    return np.clip(matched + target_mean, 0.0, 255.0).astype(np.float32)
 
 
 def frame_rng(seed: int, index: int) -> np.random.Generator:
@@ -155,8 +179,14 @@ def dream_loop(
         prepare_folder(folder, "`outdir`")
     first = complete_frames(folder) if resume and folder is not None else 0
     current = spec.start if first == 0 else read_frame(folder / frame_name(first - 1))
+    # The colours every frame's start is brought back to: the photo's, else the first frame's.
+    palette = None
+    if spec.start is not None:
+        palette = colour_moments(spec.start)
+    elif first:
+        palette = colour_moments(read_frame(folder / frame_name(0)))
     if first:
-        current = zoom(current)
+        current = zoom(with_colours(current, palette))
         log(f"{first} frames are there already: drawing frames {first} to {frames - 1}")
     ascent = TiledAscent(bound, model.tile_size, spec.ascent, spec.execution)
     shape = None if current is None else np.shape(current)
@@ -181,7 +211,8 @@ def dream_loop(
                 write_png(folder / frame_name(index), picture)
             drawn.append(picture)
             log(f"frame {index} done in {time.perf_counter() - started:.1f} s")
-            current = zoom(picture)
+            palette = palette if palette is not None else colour_moments(picture)
+            current = zoom(with_colours(picture, palette))
     except BaseException:
         if not drawn and not first:
             remove_empty_folders(made)
