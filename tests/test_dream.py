@@ -92,6 +92,22 @@ def test_the_api_loop_returns_its_frames(tmp_path, mobilenet_tflite):
     assert [frame.shape for frame in frames] == [original.shape] * 2
     with pytest.raises(UserError, match="develops one class"):
         tf_cnnvis.dream_loop(mobilenet_tflite, 2, objective=tf_cnnvis.objectives.unit())
+    # A class developed in the photo over the frames: its logit rises from frame to frame (the
+    # logits need 193 pixels: the pyramid's small octaves are skipped).
+    original, path = photo(tmp_path, width=320)
+    developed = tf_cnnvis.dream_loop(
+        mobilenet_tflite, 2, objective=tf_cnnvis.objectives.unit(), classes=["goldfish"],
+        start=path, zoom=1.05, outdir=tmp_path / "class",
+    )  # fmt: skip
+    written = sorted(p.name for p in (tmp_path / "class").rglob("*") if p.is_file())
+    assert written == ["dream.webp", "frame_0000.png", "frame_0001.png"]
+    import tensorflow as tf
+
+    model, _ = tf_cnnvis.load(mobilenet_tflite)
+    logits = model.layer(model.default_layer()).activations
+    crops = [np.asarray(frame, np.float32)[None, 8:232, 48:272] for frame in [original, *developed]]
+    goldfish = [float(logits(tf.constant(crop))[0, 2]) for crop in crops]
+    assert goldfish[0] < goldfish[1] < goldfish[2], goldfish
 
 
 @pytest.mark.parametrize(

@@ -154,9 +154,7 @@ def test_the_fast_preset_runs_the_first_octave_at_the_start_size_and_filters_hal
 
 def test_the_readme_dream_schedule_loads():
     from tests.conftest import ROOT
-    from tf_cnnvis.schedule import load_params
-
-    from tf_cnnvis.schedule import octave_sizes
+    from tf_cnnvis.schedule import load_params, octave_sizes
 
     params = load_params(str(ROOT / "docs" / "dream_params.py"))
     assert [o.iter_n for o in params.schedule.octaves] == [10, 10, 20, 20]

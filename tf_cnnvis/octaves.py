@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from .ascent import TiledAscent
 from .cpu import usable_cpus
+from .errors import UserError
 from .schedule import Schedule, octave_sizes
 
 START_NOISE_STD = 8.0
@@ -109,6 +110,14 @@ def render_together(
     step = 0
     threads = ascent.execution.host_threads or usable_cpus()
     sizes = octave_sizes(schedule, np.shape(images)[1:3])
+    stepped = [size for octave, size in zip(schedule.octaves, sizes, strict=True) if octave.iter_n]
+    if stepped and not any(ascent.plan(*size).runnable_count for size in stepped):
+        height, width = max(stepped, key=max)
+        raise UserError(
+            f"layer '{ascent.layer.name}' cannot be computed from any tile of these pictures "
+            f"(at most {height} x {width} pixels); start from a larger picture, or pick a "
+            "layer nearer the input with `layer`"
+        )
     for index, (octave, size) in enumerate(zip(schedule.octaves, sizes, strict=True)):
         log(
             f"octave {index} | layer {ascent.layer.name} | scale {octave.scale} "
@@ -140,7 +149,12 @@ def render_together(
             steps_left = np.arange(octave.iter_n)[::-1]
             per_step = ascent.plan(*size).runnable_count * len(targets)
             chunk = max(1, TILE_IMAGES_PER_CALL // max(per_step, 1))
-            for first in range(0, octave.iter_n, chunk):
+            if not per_step:  # a pyramid's small octave, below what the layer needs
+                log(
+                    f"octave {index} ({size[0]} x {size[1]} pixels) is too small for layer "
+                    f"{ascent.layer.name}: its steps are skipped"
+                )
+            for first in range(0, octave.iter_n if per_step else 0, chunk):
                 steps = slice(first, first + chunk)
                 images, objectives = ascent.octave(
                     images, targets, shifts[steps], sigmas[steps], steps_left[steps]
