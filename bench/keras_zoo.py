@@ -57,7 +57,7 @@ def params(folder: Path, steps: int) -> Path:
     return folder
 
 
-def run_one(name: str, steps: int, out: Path) -> list[dict]:
+def run_one(name: str, steps: int, out: Path, mid_layer: bool = True) -> list[dict]:
     folder = out / name
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.keras"
@@ -68,7 +68,7 @@ def run_one(name: str, steps: int, out: Path) -> list[dict]:
         if saved["exit"] != 0:
             raise SystemExit(f"cannot build {name}: see {folder / 'save.txt'}")
     rows = []
-    for layer in (None, mid):
+    for layer in (None, mid) if mid_layer else (None,):
         command = [
             sys.executable, str(ROOT / "class_visualization.py"), "--model", str(path),
             "--input_range", "-1,1", "--params_path", str(params(folder / "p", steps)),
@@ -79,7 +79,7 @@ def run_one(name: str, steps: int, out: Path) -> list[dict]:
         timed = run_timed(command, log)
         last = log.read_text(errors="replace").strip().splitlines()[-1:] or [""]
         rows.append(
-            {"model": name, "layer": layer or "output", **timed,
+            {"model": name, "layer": layer or "output", **timed, "steps": steps,
              "outcome": "ran" if timed["exit"] == 0 else last[0][:160]}
         )  # fmt: skip
         print(json.dumps(rows[-1]), flush=True)
@@ -91,6 +91,7 @@ def main() -> int:
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--out", default="bench/results/keras_zoo")
+    parser.add_argument("--no_mid", action="store_true", help="the output layer only")
     parser.add_argument("--save", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.save:
@@ -99,13 +100,13 @@ def main() -> int:
     out = Path(args.out).resolve()
     rows = []
     for name in args.models.split(","):
-        rows += run_one(name, args.steps, out)
-    print("\n| model | layer | outcome | seconds | peak memory |")
-    print("|---|---|---|---|---|")
+        rows += run_one(name, args.steps, out, not args.no_mid)
+    print("\n| model | layer | outcome | steps per octave | seconds | peak memory |")
+    print("|---|---|---|---|---|---|")
     for row in rows:
         print(
-            f"| {row['model']} | {row['layer']} | {row['outcome']} | {row['wall_s']} | "
-            f"{row['peak_rss_mb'] / 1024:.2f} GB |"
+            f"| {row['model']} | {row['layer']} | {row['outcome']} | {row['steps']} | "
+            f"{row['wall_s']} | {row['peak_rss_mb'] / 1024:.2f} GB |"
         )
     return 0
 

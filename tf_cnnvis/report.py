@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
+from .colour import colour_row
 from .files import atomic_write
 from .layout import CONTACT_SHEET, REPORT, image_name
 from .model import Layer
@@ -210,10 +211,19 @@ def _well_formed(row: object) -> bool:
     )
 
 
-def score_row(score: Score, file: str, seconds: float, rise: Rise | None = None) -> dict:
-    """A report entry: the score with its image's file name, seconds of work and, where it is
-    known, the objective at the first and last step and whether it rose."""
+def score_row(
+    score: Score,
+    file: str,
+    seconds: float,
+    rise: Rise | None = None,
+    picture: np.ndarray | None = None,
+) -> dict:
+    """A report entry: the score with its image's file name, seconds of work and, where they
+    are known, the objective at the first and last step and whether it rose, and the picture's
+    colour figures (:func:`tf_cnnvis.colour.colour_row`)."""
     row = {**asdict(score), "file": file, "seconds": round(seconds, 3)}
+    if picture is not None:
+        row["colour"] = colour_row(picture)
     if rise is not None:
         start, end, gain = (float(f"{v:.6g}") for v in (rise.start, rise.end, rise.gain))
         row["objective"] = {"start": start, "end": end, "gain": gain, "rose": rise.rose}
@@ -259,7 +269,7 @@ def finish_run(
         if unit not in by_unit and unit is not None and png.is_file():
             picture = np.asarray(Image.open(png).convert("RGB"))
             score = score_image(layer, picture, unit, tile, labels)
-            by_unit[unit] = score_row(score, image_name(unit), 0.0)
+            by_unit[unit] = score_row(score, image_name(unit), 0.0, picture=picture)
     rows = [by_unit[unit] for unit in classes if unit in by_unit]
     pictures = [np.asarray(Image.open(Path(folder) / row["file"]).convert("RGB")) for row in rows]
     rows = [

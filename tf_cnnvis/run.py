@@ -140,7 +140,7 @@ class ClassResult:
 
     def row(self) -> dict:
         """Its entry in ``report.json``."""
-        return score_row(self.score, self.file, self.seconds, self.objective)
+        return score_row(self.score, self.file, self.seconds, self.objective, self.image)
 
 
 def render(
