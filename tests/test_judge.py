@@ -106,3 +106,13 @@ def test_a_judge_needs_a_classifier_layer(tmp_path, slim_graph_path, stripes_gra
         "error: --judge rates classes, but layer 'mixed4a' has channels; leave --judge out or "
         "visualise a classifier layer\n"
     )
+
+
+def test_a_label_two_classes_share_is_matched_by_the_nearest_index():
+    from tf_cnnvis.judge import Judge
+
+    judge = Judge(shared_model(V2_QUANT))  # ImageNet with a background at 0: two "crane"s
+    assert [judge.labels[i] for i in (135, 518)] == ["crane", "crane"]
+    assert judge.match(518, "crane", 1001) == 518  # the machine, drawn by a MobileNet v1
+    assert judge.match(517, "crane", 1000) == 518  # the machine, by a net without background
+    assert judge.match(134, "crane", 1000) == 135  # the bird

@@ -103,10 +103,11 @@ class Judge:
             return None
         if label and self.labels:
             wanted = _normal(label)
-            for index, name in enumerate(self.labels):
-                if _normal(name) == wanted:
-                    return index
-            return None
+            same = [index for index, name in enumerate(self.labels) if _normal(name) == wanted]
+            # Two classes may share a label (ImageNet's crane, the bird and the machine): the
+            # one nearest the drawn class's index is meant (the label files differ by an offset
+            # of a background class at most).
+            return min(same, key=lambda index: abs(index - unit)) if same else None
         return unit if units == self._classes() else None
 
     def rate(self, image: np.ndarray, unit: int | None, label: str = "", units: int = 0) -> Verdict:
