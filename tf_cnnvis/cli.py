@@ -300,11 +300,10 @@ def _check_input(models_dir: Path):
     if FLAGS.list_layers or FLAGS.list_classes is not None:
         return None, None
     source = FLAGS.params_path or "params.py"
-    dreaming = FLAGS.deepdream or FLAGS.guide is not None
-    if (dreaming or FLAGS.frames is not None) and FLAGS.params_path is None:
+    if (_dreaming() or FLAGS.frames is not None) and FLAGS.params_path is None:
         params, source = Params(DREAM, ORIGINAL_CLASSES), "DeepDream's schedule"
         print(
-            f"--{'deepdream' if FLAGS.deepdream else 'guide' if dreaming else 'frames'}: "
+            f"--{'deepdream' if FLAGS.deepdream else 'guide' if _dreaming() else 'frames'}: "
             "DeepDream's schedule, four "
             "octaves 1.4 apart ending at the start's size (pass --params_path to use "
             "params.py's octaves)"
@@ -346,7 +345,7 @@ def _check_input(models_dir: Path):
 def _images_at_once(params) -> int:
     """How many pictures a step works on: one for a dream or a loop, else a batch of classes
     (no more than there are)."""
-    if FLAGS.deepdream or FLAGS.guide is not None or FLAGS.frames is not None:
+    if _dreaming() or FLAGS.frames is not None:
         return 1
     if FLAGS.classes is None:
         count = len(params.classes)
@@ -435,8 +434,7 @@ def run(params, start, models_dir: Path) -> int:
     folder_name = layer_folder(layer.shown, imported=model.kind == "graphdef")
     folder = outdir / folder_name
     spec = _run_spec(params, layer, labels, start, source, (outdir, logdir), folder_name)
-    dreaming = FLAGS.deepdream or FLAGS.guide is not None
-    run_classes = (None,) if dreaming else _classes(params, layer, labels)
+    run_classes = (None,) if _dreaming() else _classes(params, layer, labels)
     if FLAGS.frames is not None:
         return _dream_loop(model, layer, spec, run_classes, (model_path, model_file.kind), folder)
     todo = run_classes
@@ -568,7 +566,7 @@ def _run_spec(params, layer, labels, start, source, folders, folder_name):
         batch_size=FLAGS.batch_size, tile_batch=FLAGS.tile_batch, precision=FLAGS.precision
     )
     # DeepDream keeps a photo's detail: its smoothing filters only where the flags are given.
-    dream = FLAGS.deepdream or FLAGS.guide is not None
+    dream = _dreaming()
     bilateral = FLAGS.use_bilateral and (not dream or FLAGS["use_bilateral"].present)
     tv_bregman = FLAGS.use_tv_bregman and (not dream or FLAGS["use_tv_bregman"].present)
     ascent = AscentSettings(
@@ -607,6 +605,11 @@ def _render_on_ray(spec, classes, bar) -> list[dict]:
         bar.batch_done(batch)
 
     return run_jobs(spec, classes, since, done)
+
+
+def _dreaming() -> bool:
+    """Whether the flags ask for a dream (one picture of an objective that reads no class)."""
+    return FLAGS.deepdream or FLAGS.guide is not None
 
 
 def _objective():

@@ -21,6 +21,7 @@ import numpy as np
 from .errors import FaultError, UserError
 from .files import atomic_write, missing_folders, prepare_folder, remove_empty_folders
 from .layout import ANIMATION, frame_name
+from .start_image import read_start_image
 
 if TYPE_CHECKING:  # the command line checks a Zoom before TensorFlow starts
     from .octaves import Observer
@@ -120,14 +121,6 @@ def complete_frames(folder: Path) -> int:
     return count
 
 
-def read_frame(path: Path) -> np.ndarray:
-    """A written frame as the next frame's start: float32 [h, w, 3], 0-255."""
-    from PIL import Image
-
-    with Image.open(path) as picture:
-        return np.asarray(picture.convert("RGB"), np.float32)
-
-
 def dream_loop(
     model,
     spec: RunSpec,
@@ -178,13 +171,17 @@ def dream_loop(
     if folder is not None:
         prepare_folder(folder, "`outdir`")
     first = complete_frames(folder) if resume and folder is not None else 0
-    current = spec.start if first == 0 else read_frame(folder / frame_name(first - 1))
+    current = (
+        spec.start
+        if first == 0
+        else read_start_image(folder / frame_name(first - 1), parameter="outdir")
+    )
     # The colours every frame's start is brought back to: the photo's, else the first frame's.
     palette = None
     if spec.start is not None:
         palette = colour_moments(spec.start)
     elif first:
-        palette = colour_moments(read_frame(folder / frame_name(0)))
+        palette = colour_moments(read_start_image(folder / frame_name(0), parameter="outdir"))
     if first:
         current = zoom(with_colours(current, palette))
         log(f"{first} frames are there already: drawing frames {first} to {frames - 1}")

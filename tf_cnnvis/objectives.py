@@ -377,8 +377,7 @@ def _guide_features(picture: Picture, layer, tile: int):
     image = picture.array()
     height, width = image.shape[:2]
     if max(height, width) > tile:
-        size = [max(1, round(height * tile / max(height, width))), 0]
-        size[1] = max(1, round(width * tile / max(height, width)))
+        size = [max(1, round(side * tile / max(height, width))) for side in (height, width)]
         image = tf.image.resize(image[None], size, method="area")[0].numpy()
     if layer.whole_tiles_only or not layer.runs_on(*image.shape[:2]):
         image = tf.image.resize(image[None], (tile, tile), method="area")[0].numpy()
