@@ -77,7 +77,9 @@ def test_same_seed_same_pictures(slim_graph_path):
 
     first = picture(3)
     np.testing.assert_array_equal(picture(3), first)
-    assert np.abs(picture(4).astype(float) - first).mean() > 5
+    # Another seed, another picture: 4.95 levels apart on average on an AMD EPYC (AVX2), more on
+    # an Intel Xeon; a level is what float rounding alone moves in other tests.
+    assert np.abs(picture(4).astype(float) - first).mean() > 2.5
 
 
 def test_save_writes_the_run_record_the_cli_writes(api_run, tmp_path, slim_graph_path):
