@@ -208,3 +208,23 @@ def test_a_model_is_found_by_name_in_the_models_folder_as_the_cli_finds_it(
     assert result.unit == 7 and result.image.shape == (313, 313, 3)
     with pytest.raises(tf_cnnvis.UserError, match="model file other.pb not found, nor in models/"):
         tf_cnnvis.visualize("other.pb", [7], octaves=TINY_OCTAVES[:1], seed=0)
+
+
+def test_natural_colours_steps_in_photos_colour_space_from_their_mean_colour(slim_graph_path):
+    from tf_cnnvis.colour import PHOTO_MEAN_RGB, colourfulness
+
+    def picture(**kwargs):
+        (result,) = tf_cnnvis.visualize(
+            slim_graph_path, [1], octaves=TINY_OCTAVES, seed=3, deterministic=True, **kwargs
+        )
+        return result
+
+    natural, vivid = picture(natural_colors=True), picture()
+    assert natural.run["params"]["background_color"] == PHOTO_MEAN_RGB
+    assert len(natural.run["ascent"]["step_colours"]) == 3
+    assert "step_colours" not in vivid.run["ascent"]
+    # From photos' grey with colour damped, not from the original's teal.
+    assert colourfulness(natural.image) < colourfulness(vivid.image) / 2
+    # A start colour of the caller's own is kept.
+    mine = picture(natural_colors=True, background_color=BACKGROUND)
+    assert mine.run["params"]["background_color"] == tuple(BACKGROUND)

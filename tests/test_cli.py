@@ -173,7 +173,8 @@ def test_a_run_with_other_settings_into_the_same_folder_says_so(tmp_path, slim_g
     assert result.returncode == 0, result.stderr
     folder = tmp_path / "out" / LAYER_DIR
     assert (
-        f"note: {folder} holds pictures of a run with other octaves, ascent, tile_grid; this run "
+        f"note: {folder} holds pictures of a run with other octaves, background_color, ascent, "
+        "tile_grid; this run "
         "replaces them (pass another --outdir_path to keep the runs apart)"
     ) in result.stdout.splitlines()
 

@@ -2,6 +2,7 @@
 
 import sys
 
+import numpy as np
 import pytest
 
 from tests.conftest import ROOT, write_params
@@ -126,29 +127,35 @@ def test_without_a_params_file_here_the_original_schedule_is_used(tmp_path, slim
 
 
 def test_the_fast_preset_runs_the_first_octave_at_the_start_size_and_filters_half_the_steps():
+    from tf_cnnvis.colour import PHOTO_MEAN_RGB, decorrelated_step
     from tf_cnnvis.filters import Bilateral, Clip
     from tf_cnnvis.schedule import ORIGINAL, Schedule, final_size, octave_sizes
-    from tf_cnnvis.settings import AscentSettings, Execution, fast_preset
+    from tf_cnnvis.settings import FAST_COLOUR_STRENGTH, AscentSettings, Execution, fast_preset
 
     schedule, ascent, execution = fast_preset(ORIGINAL, AscentSettings(), Execution())
     assert [(o.scale, o.iter_n) for o in schedule.octaves] == [
-        (1.0, 38), (1.96, 30), (1.4, 24), (1.4, 2)
+        (1.0, 57), (1.96, 45), (1.4, 36), (1.4, 3)
     ]  # fmt: skip
     assert octave_sizes(schedule, (224, 224))[0] == (224, 224)
     assert final_size(schedule, (224, 224)) == (859, 859)  # 858 without --fast
     assert ascent.step_filters == (Clip(), Bilateral(every=2))
     assert (ascent.step_size, execution.tile_grid) == (1.5, "cover")
-    # Relative to what it is given: a bilateral filter of its own, a one-octave schedule.
-    alone = Schedule((Octave(1.4, 10, 0.44, 0.304),))
-    schedule, ascent, _ = fast_preset(
-        alone, AscentSettings(step_filters=(Bilateral(win_size=3, every=3),)), Execution()
-    )
+    # Its steps in photos' colour space, from photos' mean colour instead of the teal.
+    assert ascent.step_colours == decorrelated_step(FAST_COLOUR_STRENGTH)
+    assert schedule.background_color == PHOTO_MEAN_RGB
+    # Relative to what it is given: a bilateral filter of its own, a one-octave schedule, a
+    # start colour and a colour matrix of the user's.
+    alone = Schedule((Octave(1.4, 10, 0.44, 0.304),), (200.0, 10.0, 10.0))
+    mine = AscentSettings(step_filters=(Bilateral(win_size=3, every=3),), step_colours=np.eye(3))
+    schedule, ascent, _ = fast_preset(alone, mine, Execution())
     assert schedule.octaves == (Octave(1.4, 2, 0.44, 0.304),)
+    assert schedule.background_color == (200.0, 10.0, 10.0)
     assert ascent.step_filters == (Bilateral(win_size=3, every=6),)
+    assert ascent.step_colours == tuple(map(tuple, np.eye(3)))
     # The costliest octave is the one with most steps times pixels, and none gains a step.
     three = Schedule(tuple(Octave(2.0, n, 0.44, 0.304) for n in (100, 30, 0)))
     assert [o.iter_n for o in fast_preset(three, AscentSettings(), Execution())[0].octaves] == [
-        20, 5, 0
+        30, 7, 0
     ]  # fmt: skip
 
 
@@ -159,3 +166,36 @@ def test_the_readme_dream_schedule_loads():
     params = load_params(str(ROOT / "docs" / "dream_params.py"))
     assert [o.iter_n for o in params.schedule.octaves] == [10, 10, 20, 20]
     assert octave_sizes(params.schedule, (375, 500))[-1] == (375, 500)  # the photo's own size
+
+
+def test_natural_colours_damp_colour_in_each_step_and_start_from_photos_mean_colour():
+    from tf_cnnvis.colour import PHOTO_MEAN_RGB, decorrelated_step
+    from tf_cnnvis.schedule import ORIGINAL, Schedule
+    from tf_cnnvis.settings import NATURAL_STRENGTH, AscentSettings, natural_colours
+
+    schedule, ascent = natural_colours(ORIGINAL, AscentSettings(step_size=2.0))
+    assert schedule.background_color == PHOTO_MEAN_RGB
+    assert schedule.octaves == ORIGINAL.octaves
+    assert ascent.step_colours == decorrelated_step(NATURAL_STRENGTH)
+    assert ascent.step_size == 2.0  # the rest of what it is given is kept
+    # Brightness passes whole, colour is damped.
+    values = np.linalg.eigvalsh(ascent.step_colours)
+    assert values[-1] == pytest.approx(1.0, abs=1e-3) and values[0] < 0.2
+    # A start colour of the user's own is kept.
+    mine = Schedule(ORIGINAL.octaves, (200.0, 10.0, 10.0))
+    assert natural_colours(mine, AscentSettings())[0].background_color == (200.0, 10.0, 10.0)
+
+
+@pytest.mark.parametrize(
+    "value, problem",
+    [
+        ([[1, 0], [0, 1]], "3 x 3 matrix"),
+        ("rgb", "3 x 3 matrix"),
+        ([[1, 0, 0], [0, 1, 0], [0, 0, float("nan")]], "finite numbers"),
+    ],
+)
+def test_a_bad_step_colour_matrix_is_named(value, problem):
+    from tf_cnnvis.settings import AscentSettings
+
+    with pytest.raises(UserError, match=f"`step_colours` must .*{problem}"):
+        AscentSettings(step_colours=value)

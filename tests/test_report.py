@@ -176,7 +176,7 @@ def test_the_bar_shows_on_a_terminal_and_quiet_keeps_it_off(tmp_path, stripes_gr
     assert run_on_a_terminal(*command, "--quiet") == ""
 
 
-def test_fast_preset_takes_a_fifth_of_the_iterations_and_covers_with_fewer_tiles(
+def test_fast_preset_takes_three_tenths_of_the_iterations_and_covers_with_fewer_tiles(
     tmp_path, stripes_graph_path
 ):
     fivefold = [{**octave, "iter_n": 5 * octave["iter_n"]} for octave in OCTAVES]
@@ -184,10 +184,14 @@ def test_fast_preset_takes_a_fifth_of_the_iterations_and_covers_with_fewer_tiles
     result = run_in(tmp_path, stripes_graph_path, *STRIPES, "--fast")
     assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "out" / LAYER_DIR / "report.json").read_text())
-    assert [o["iter_n"] for o in report["params"]["octaves"]] == [12, 6]  # 8 is the costlier
+    # 60 and 40 steps; the second octave is the costlier: 12 * 0.8.
+    assert [o["iter_n"] for o in report["params"]["octaves"]] == [18, 10]
     assert [o["scale"] for o in report["params"]["octaves"]] == [1.0, 1.4]
     assert report["execution"]["tile_grid"] == "cover"
     assert report["ascent"]["step_size"] == 1.5
+    # In photos' colour space, from their mean colour instead of the original's teal.
+    assert len(report["ascent"]["step_colours"]) == 3
+    assert report["params"]["background_color"] == [124.0, 116.0, 104.0]
     assert report["images"][0]["best_tile"] > 0.9
 
 

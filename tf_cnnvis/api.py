@@ -24,7 +24,7 @@ from .layout import CONTACT_SHEET, REPORT, layer_folder
 from .objectives import Objective, unit
 from .run import ClassResult, RunSpec
 from .schedule import DREAM, ORIGINAL, Schedule, check_smallest, parse_schedule
-from .settings import AscentSettings, Execution, dream_ascent, fast_preset
+from .settings import AscentSettings, Execution, dream_ascent, fast_preset, natural_colours
 
 Result = ClassResult
 
@@ -135,6 +135,7 @@ def visualize(
     labels: Sequence[str] | str | os.PathLike | None = None,
     start: np.ndarray | None = None,
     fast: bool = False,
+    natural_colors: bool = False,
     ascent: AscentSettings | None = None,
     execution: Execution | None = None,
     outdir: str | os.PathLike | None = None,
@@ -174,8 +175,13 @@ def visualize(
     start : array [h, w, 3], optional
         A picture (0-255 scale) to start from instead of noise, DeepDream style.
     fast : bool
-        The quick-look preset: a fifth of the iterations, each step 1.5 times as long (relative
-        to ``octaves`` and ``ascent``), on a coarser tile grid.
+        The quick-look preset: three tenths of the iterations, each step 1.5 times as long and
+        in natural colours (relative to ``octaves`` and ``ascent``), on a coarser tile grid
+        (:func:`tf_cnnvis.settings.fast_preset`).
+    natural_colors : bool
+        Colours like photos': each step made in photos' decorrelated colour space, from noise
+        around photos' mean colour (unless ``background_color`` is given);
+        combines with ``fast`` (:func:`tf_cnnvis.settings.natural_colours`).
     ascent : AscentSettings, optional
         Step and octave filters (:mod:`tf_cnnvis.filters`), L2 decay; by default the original's,
         or for DeepDream :func:`tf_cnnvis.settings.dream_ascent` (clipped half steps, no
@@ -238,8 +244,13 @@ def visualize(
     schedule = _schedule(octaves, background_color, dream=not objective.uses_classes)
     if ascent is None:
         ascent = AscentSettings() if objective.uses_classes else dream_ascent()
+    given = schedule.background_color
+    if natural_colors:
+        schedule, ascent = natural_colours(schedule, ascent)
     if fast:
         schedule, ascent, execution = fast_preset(schedule, ascent, execution)
+    if background_color is not None:  # the caller's own start colour outlasts the presets'
+        schedule = replace(schedule, background_color=given)
     picture = None if start is None else _start_image(start)
     check_smallest(schedule, (loaded.tile_size,) * 2 if picture is None else picture.shape[:2])
     if seed is None:

@@ -18,13 +18,16 @@ def ascend(
     settings: AscentSettings,
     steps_left: int | tf.Tensor = 0,
 ) -> tf.Tensor:
-    """What a step does with its gradient: normalise it with the Laplacian pyramid, add it
-    (times ``settings.step_size``) to the images, then apply ``settings.step_filters`` in order
+    """What a step does with its gradient: normalise it with the Laplacian pyramid, mix its
+    colours by ``settings.step_colours`` if given, add it (times ``settings.step_size``) to the
+    images, then apply ``settings.step_filters`` in order
     (by default: clip, bilateral filter with ``sigma``).
 
     A filter with an ``every`` of k runs only where ``steps_left`` (the steps of the octave after
     this one) is a multiple of k: on every k-th step, the octave's last among them."""
     step = laplacian_normalize(grad, settings.pyramid_levels)
+    if settings.step_colours is not None:
+        step = tf.tensordot(step, tf.constant(settings.step_colours, tf.float32), 1)
     if settings.step_size != 1:
         step = step * settings.step_size
     images = images + step

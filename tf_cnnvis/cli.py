@@ -214,11 +214,19 @@ flags.DEFINE_float(
 flags.DEFINE_boolean(
     "fast",
     False,
-    "Preset for quick looks: a fifth of the iterations of params.py (four fifths of that in "
-    "the costliest octave), each step 1.5 times as long, the first octave at the start size, "
-    "the bilateral filter on every other step, and the fewest whole tiles that cover the image "
-    "instead of the original's half-overlapping grid (over 5x faster on MobileNet; "
-    "docs/speed.md).",
+    "Preset for quick looks: three tenths of the iterations of params.py (four fifths of that "
+    "in the costliest octave), each step 1.5 times as long and in natural colours as with "
+    "--natural_colors, the first octave at the start size, the bilateral filter on every other "
+    "step, and the fewest whole tiles that cover the image instead of the original's "
+    "half-overlapping grid (over 5x faster; docs/quality.md).",
+)
+flags.DEFINE_boolean(
+    "natural_colors",
+    False,
+    "Colours like photos' instead of the original's vivid ones: each step made in photos' "
+    "decorrelated colour space (colour changes damped against brightness), from noise around "
+    "photos' mean colour unless params.py's background_color is another than the original's. "
+    "Combines with --fast (docs/quality.md).",
 )
 flags.DEFINE_boolean(
     "deterministic",
@@ -554,7 +562,13 @@ def _run_spec(params, layer, labels, start, source, folders, folder_name):
     """The run as the flags and params.py describe it."""
     from tf_cnnvis.filters import Bilateral, Clip, TVBregman
     from tf_cnnvis.run import RunSpec
-    from tf_cnnvis.settings import DREAM_STEP_SIZE, AscentSettings, Execution, fast_preset
+    from tf_cnnvis.settings import (
+        DREAM_STEP_SIZE,
+        AscentSettings,
+        Execution,
+        fast_preset,
+        natural_colours,
+    )
 
     seed = FLAGS.seed
     if seed is None:
@@ -575,6 +589,8 @@ def _run_spec(params, layer, labels, start, source, folders, folder_name):
         step_size=DREAM_STEP_SIZE if dream else 1.0,
     )
     schedule = params.schedule
+    if FLAGS.natural_colors:
+        schedule, ascent = natural_colours(schedule, ascent)
     if FLAGS.fast:
         schedule, ascent, execution = fast_preset(schedule, ascent, execution)
     return RunSpec(

@@ -406,6 +406,8 @@ def run_record(spec, model, layer: Layer, classes, model_path, kind: str) -> dic
             "l2_decay": spec.ascent.l2_decay,
             "pyramid_levels": spec.ascent.pyramid_levels,
             "step_size": spec.ascent.step_size,
+            # Only where set, so that the records of earlier runs, which lack it, still match.
+            **({"step_colours": spec.ascent.step_colours} if spec.ascent.step_colours else {}),
         },
         "execution": asdict(spec.execution),
         "versions": {

@@ -42,6 +42,18 @@ def _filters(name: str, value: object) -> tuple[Callable, ...]:
     return tuple(value)
 
 
+def _matrix(name: str, value: object) -> tuple[tuple[float, float, float], ...]:
+    try:
+        rows = tuple(tuple(float(v) for v in row) for row in value)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        rows = ()
+    if len(rows) != 3 or any(len(row) != 3 for row in rows):
+        raise UserError(f"`{name}` must be a 3 x 3 matrix of numbers, got {value!r}")
+    if not all(math.isfinite(v) for row in rows for v in row):
+        raise UserError(f"`{name}` must hold finite numbers, got {value!r}")
+    return rows
+
+
 @dataclass(frozen=True)
 class AscentSettings:
     """How every step and octave treats the image, besides the objective's gradient.
@@ -64,6 +76,10 @@ class AscentSettings:
     step_size : float
         Multiplies the normalised gradient each step adds (every pyramid level has unit RMS
         before it); the original's is 1.
+    step_colours : 3 x 3 numbers, optional
+        A matrix each step's RGB is multiplied by before it is added (``step @ step_colours``):
+        :func:`tf_cnnvis.colour.decorrelated_step` makes the steps in photos' decorrelated
+        colour space (``--natural_colors``). None, the original's, leaves steps as they are.
 
     Examples
     --------
@@ -76,6 +92,7 @@ class AscentSettings:
     l2_decay: float = 1e-3
     pyramid_levels: int = 4
     step_size: float = 1.0
+    step_colours: tuple[tuple[float, float, float], ...] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "step_filters", _filters("step_filters", self.step_filters))
@@ -91,6 +108,8 @@ class AscentSettings:
             raise UserError(f"`step_size` must be a number, got {step!r}")
         if not (math.isfinite(step) and step > 0):
             raise UserError(f"`step_size` must be finite and > 0, got {step!r}")
+        if self.step_colours is not None:
+            object.__setattr__(self, "step_colours", _matrix("step_colours", self.step_colours))
 
 
 # A step of DeepDream on a photo: half the class pictures' step, so that the photo stays under
@@ -154,12 +173,58 @@ class Execution:
             )
 
 
+# How far --natural_colors damps colour in each step: the decorrelated step's power (1 is lucid's
+# whole decorrelation, 0 none; docs/quality.md: --natural_colors).
+NATURAL_STRENGTH = 0.5
+
+
+def photo_start(schedule: Schedule) -> Schedule:
+    """The schedule with start noise around photos' mean colour where it has the original's
+    teal (10, 90, 140), which a short or colour-damped ascent does not move far from; any other
+    start colour, a user's choice, is kept.
+
+    Examples
+    --------
+    >>> from tf_cnnvis.schedule import ORIGINAL
+    >>> photo_start(ORIGINAL).background_color
+    (124.0, 116.0, 104.0)
+    """
+    from .colour import PHOTO_MEAN_RGB
+    from .schedule import ORIGINAL
+
+    if tuple(schedule.background_color) != ORIGINAL.background_color:
+        return schedule
+    return replace(schedule, background_color=PHOTO_MEAN_RGB)
+
+
+def natural_colours(schedule: Schedule, ascent: AscentSettings) -> tuple[Schedule, AscentSettings]:
+    """The natural-colours preset (``--natural_colors``, ``visualize(natural_colors=True)``):
+    each step made in photos' decorrelated colour space, where colour changes are damped
+    against brightness as photos' colours vary less (:func:`tf_cnnvis.colour.decorrelated_step`
+    at :data:`NATURAL_STRENGTH`), from noise around photos' mean colour (:func:`photo_start`).
+
+    Pictures whose chroma and colourfulness lie in real photos' middle half, where the
+    original's are at their 90th percentile (docs/quality.md).
+
+    Examples
+    --------
+    >>> from tf_cnnvis.schedule import ORIGINAL
+    >>> schedule, ascent = natural_colours(ORIGINAL, AscentSettings())
+    >>> schedule.background_color, len(ascent.step_colours)
+    ((124.0, 116.0, 104.0), 3)
+    """
+    from .colour import decorrelated_step
+
+    return photo_start(schedule), replace(ascent, step_colours=decorrelated_step(NATURAL_STRENGTH))
+
+
 # The quick-look preset, relative to the schedule's iterations, the step size and how often the
-# bilateral filter runs (docs/speed.md: --fast).
-FAST_ITERATIONS = 0.2
+# bilateral filter runs, and how far it damps colour in each step (docs/quality.md: --fast).
+FAST_ITERATIONS = 0.3
 FAST_COSTLIEST = 0.8
 FAST_STEP = 1.5
 FAST_BILATERAL_EVERY = 2
+FAST_COLOUR_STRENGTH = 0.5
 
 
 def fast_preset(
@@ -167,9 +232,12 @@ def fast_preset(
 ) -> tuple[Schedule, AscentSettings, Execution]:
     """The quick-look preset (``--fast``, ``visualize(fast=True)``):
 
-    - a fifth of the iterations, and of the costliest octave's (most steps times pixels) four
-      fifths of that;
-    - each step 1.5 times as long;
+    - three tenths of the iterations, and of the costliest octave's (most steps times pixels)
+      four fifths of that;
+    - each step 1.5 times as long, made in photos' decorrelated colour space
+      (:func:`tf_cnnvis.colour.decorrelated_step` at :data:`FAST_COLOUR_STRENGTH`, unless the
+      settings have a colour matrix already), from noise around photos' mean colour
+      (:func:`photo_start`): a short ascent from the original's teal stays teal;
     - the first octave's steps at the start size (one tile: 224 instead of 313 pixels on the
       original's schedule), its enlargement joined to the second's, so that the picture ends at
       about the same size (859 pixels instead of 858: sizes are rounded down once less);
@@ -177,20 +245,21 @@ def fast_preset(
     - the fewest whole tiles that cover the image instead of the original's half-overlapping
       grid.
 
-    Pictures that a second network recognises as well as the default's, over five times as fast
-    on MobileNet (docs/speed.md).
+    Pictures that a second network recognises about as well as the default's, over five times
+    as fast (docs/quality.md).
 
     Examples
     --------
     >>> from tf_cnnvis.schedule import ORIGINAL
     >>> schedule, ascent, execution = fast_preset(ORIGINAL, AscentSettings(), Execution())
     >>> [(o.scale, o.iter_n) for o in schedule.octaves]
-    [(1.0, 38), (1.96, 30), (1.4, 24), (1.4, 2)]
-    >>> ascent.step_size, execution.tile_grid
-    (1.5, 'cover')
+    [(1.0, 57), (1.96, 45), (1.4, 36), (1.4, 3)]
+    >>> ascent.step_size, execution.tile_grid, schedule.background_color
+    (1.5, 'cover', (124.0, 116.0, 104.0))
     >>> ascent.step_filters
     (Clip(low=0.0, high=255.0), Bilateral(win_size=5, bins=10000, every=2))
     """
+    from .colour import decorrelated_step
     from .filters import Bilateral
 
     octaves = schedule.octaves
@@ -212,8 +281,14 @@ def fast_preset(
         replace(f, every=f.every * FAST_BILATERAL_EVERY) if isinstance(f, Bilateral) else f
         for f in ascent.step_filters
     )
+    colours = ascent.step_colours or decorrelated_step(FAST_COLOUR_STRENGTH)
     return (
-        replace(schedule, octaves=tuple(octaves)),
-        replace(ascent, step_size=ascent.step_size * FAST_STEP, step_filters=filters),
+        replace(photo_start(schedule), octaves=tuple(octaves)),
+        replace(
+            ascent,
+            step_size=ascent.step_size * FAST_STEP,
+            step_filters=filters,
+            step_colours=colours,
+        ),
         replace(execution, tile_grid="cover"),
     )
