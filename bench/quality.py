@@ -13,8 +13,15 @@ Networks: ``mobilenet`` (the float MobileNet v1 0.25 TFLite file, about 15 s a c
 default schedule on two cores) and ``efficientnet`` (EfficientNet-Lite0 with ImageNet weights, a
 .keras file, about 80 s a class; ``--efficientnet_count`` of the sample's classes).
 
+Modes: ``default``, ``fast`` (``--fast``), ``natural`` (``--natural_colors``) and
+``fast_natural`` (both). Each mode is set beside the default on its network against issue 25's
+bounds (:data:`BOUNDS`): the second network's mean, the classes in its top 5, the speed-up of
+the whole process, the colours. ``--reuse`` keeps the runs of the same classes and seed that
+``--out`` holds (the default on EfficientNet takes about 20 minutes).
+
 Usage: python bench/quality.py [--modes default,fast] [--networks mobilenet,efficientnet]
        [--count 30] [--sample_seed 2026] [--classes 17,404] [--out bench/results/quality]
+       [--reuse]
 """
 
 from __future__ import annotations
@@ -47,7 +54,22 @@ NETWORKS = {
 }
 JUDGE = MODELS / "mobilenet_v2_1.0_224_quant_tflite" / "mobilenet_v2_1.0_224_quant.tflite"
 LABELS = MODELS / "efficientnet_lite0_keras" / "labels.txt"  # the 1000 classes, in order
-MODES = {"default": [], "fast": ["--fast"]}
+MODES = {
+    "default": [],
+    "fast": ["--fast"],
+    "natural": ["--natural_colors"],
+    "fast_natural": ["--fast", "--natural_colors"],
+}
+# Issue 25's bounds, against the default on the same network: the second network's mean at most
+# this far below it, and photos' colour percentiles (../shared/photos/SOURCE.txt).
+BOUNDS = {
+    "fast": {"second_within": 0.03, "speedup": 5.0, "chroma": (4.8, 29.3)},
+    "natural": {"second_within": 0.05, "chroma": (8.6, 21.0), "colourfulness": (24.8, 51.8)},
+    "fast_natural": {
+        "second_within": 0.05, "speedup": 5.0, "chroma": (8.6, 21.0),
+        "colourfulness": (24.8, 51.8),
+    },
+}  # fmt: skip
 TUNED_ON = range(1, 6)
 
 
@@ -57,10 +79,19 @@ def sample_classes(count: int, seed: int) -> list[int]:
     return sorted(np.random.default_rng(seed).choice(pool, count, replace=False).tolist())
 
 
-def run(network: str, mode: str, classes: list[int], seed: int, out: Path) -> dict:
-    """One command-line run of ``mode`` on ``network``; its timing and report rows."""
+def run(
+    network: str, mode: str, classes: list[int], seed: int, out: Path, reuse: bool = False
+) -> dict:
+    """One command-line run of ``mode`` on ``network``; its timing and report rows (with
+    ``reuse``, those of an earlier run of the same classes and seed, where there is one)."""
     model, flags, offset = NETWORKS[network]
     folder = out / f"{network}_{mode}"
+    kept = folder / "result.json"
+    if reuse and kept.exists():
+        earlier = json.loads(kept.read_text())
+        if earlier.get("classes") == classes and earlier.get("seed") == seed:
+            print(f"{network} {mode}: the earlier run's results ({kept})")
+            return earlier["result"]
     folder.mkdir(parents=True, exist_ok=True)
     command = [
         sys.executable, str(ROOT / "class_visualization.py"), "--model", str(model), *flags,
@@ -71,7 +102,9 @@ def run(network: str, mode: str, classes: list[int], seed: int, out: Path) -> di
     timed = run_timed(command, folder / "output.txt")
     reports = list((folder / "out").glob("*/report.json"))
     rows = json.loads(reports[0].read_text())["images"] if reports else []
-    return {"network": network, "mode": mode, **timed, "rows": rows}
+    result = {"network": network, "mode": mode, **timed, "rows": rows}
+    kept.write_text(json.dumps({"classes": classes, "seed": seed, "result": result}))
+    return result
 
 
 def summary(done: dict) -> dict:
@@ -81,19 +114,57 @@ def summary(done: dict) -> dict:
         values = [v for v in values if v is not None]
         return round(float(np.mean(values)), 3) if values else float("nan")
 
-    in_top5 = [
-        any(entry[0] == row["judge"]["unit"] for entry in row["judge"]["top_tile"])
-        for row in rows
-        if row.get("judge", {}).get("unit") is not None
-    ]
+    judged = [row for row in rows if row.get("judge", {}).get("unit") is not None]
     return {
         "own": mean(row["best_tile"] for row in rows),
         "second": mean(row.get("judge", {}).get("best_tile") for row in rows),
-        "second_top5": f"{sum(in_top5)}/{len(in_top5)}",
+        "second_top5": f"{len(_top5_units(judged))}/{len(judged)}",
         "chroma": mean(row["colour"]["chroma"] for row in rows),
         "colourfulness": mean(row["colour"]["colourfulness"] for row in rows),
         "b": mean(row["colour"]["b"] for row in rows),
     }
+
+
+def verdicts(results: list[dict]) -> list[str]:
+    """Each mode's standing against :data:`BOUNDS`, beside the default on its network."""
+    lines = []
+    for done in results:
+        bounds = BOUNDS.get(done["mode"])
+        base = next(
+            (d for d in results if d["network"] == done["network"] and d["mode"] == "default"),
+            None,
+        )
+        if not bounds or base is None or not done["summary"] or not base["summary"]:
+            continue
+        s, b = done["summary"], base["summary"]
+        checks = [
+            f"second p {s['second']} vs default {b['second']} "
+            f"({'ok' if s['second'] >= b['second'] - bounds['second_within'] else 'MISSED'}: "
+            f"within {bounds['second_within']})"
+        ]
+        lost = sorted(set(_top5_units(base["rows"])) - set(_top5_units(done["rows"])))
+        checks.append(f"lost from the top 5: {lost or 'none'}")
+        if "speedup" in bounds:
+            speedup = base["wall_s"] / done["wall_s"]
+            verdict = "ok" if speedup >= bounds["speedup"] else "MISSED"
+            checks.append(f"{speedup:.1f}x faster ({verdict}: {bounds['speedup']}x)")
+        for key in ("chroma", "colourfulness"):
+            if key in bounds:
+                low, high = bounds[key]
+                verdict = "ok" if low <= s[key] <= high else "MISSED"
+                checks.append(f"{key} {s[key]} ({verdict}: {low}-{high})")
+        lines.append(f"{done['network']} {done['mode']}: " + "; ".join(checks))
+    return lines
+
+
+def _top5_units(rows: list[dict]) -> list[int]:
+    """The drawn classes of ``rows`` that the second network has in its top 5."""
+    return [
+        row["unit"]
+        for row in rows
+        if row.get("judge", {}).get("unit") is not None
+        and any(entry[0] == row["judge"]["unit"] for entry in row["judge"]["top_tile"])
+    ]
 
 
 def main() -> int:
@@ -106,6 +177,9 @@ def main() -> int:
     parser.add_argument("--classes", help="ImageNet indices (0-999) instead of the sample")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="bench/results/quality")
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep runs of the same classes and seed found in --out"
+    )
     args = parser.parse_args()
     out = Path(args.out).resolve()
     if args.classes:
@@ -119,7 +193,7 @@ def main() -> int:
     for network in args.networks.split(","):
         chosen = classes if network != "efficientnet" else classes[: args.efficientnet_count]
         for mode in args.modes.split(","):
-            done = run(network, mode, chosen, args.seed, out)
+            done = run(network, mode, chosen, args.seed, out, args.reuse)
             done["summary"] = summary(done) if done["rows"] else {}
             results.append(done)
             print(json.dumps({k: v for k, v in done.items() if k != "rows"}), flush=True)
@@ -145,6 +219,9 @@ def main() -> int:
                     f"{done['network'][:3]}/{done['mode']} {row['judge']['best_tile']:.2f}"
                 )
         print(f"  {index:>4} {labels[index]:<28} {'  '.join(cells)}")
+    print("\nagainst issue 25's bounds:")
+    for line in verdicts(results):
+        print(f"  {line}")
     return 0
 
 
