@@ -218,18 +218,11 @@ def visualize(
     from .progress import ProgressBar
     from .report import run_record
     from .run import execute
-    from .runtime import configure_tensorflow
 
     execution = execution or Execution()
-    configure_tensorflow(execution.precision)
-    loaded, own_labels = load(
-        model,
-        input_range=input_range,
-        input_mean=input_mean,
-        tile_size=tile_size,
-        deterministic=deterministic,
+    loaded, chosen, own_labels = _model_and_layer(
+        model, layer, execution, input_range, input_mean, tile_size, deterministic
     )
-    chosen = loaded.layer(layer or loaded.default_layer())
     names = _labels(labels, own_labels, chosen)
     if guide is not None:
         guided = _guide(guide)
@@ -251,8 +244,7 @@ def visualize(
         schedule, ascent, execution = fast_preset(schedule, ascent, execution)
     if background_color is not None:  # the caller's own start colour outlasts the presets'
         schedule = replace(schedule, background_color=given)
-    picture = None if start is None else _start_image(start)
-    check_smallest(schedule, (loaded.tile_size,) * 2 if picture is None else picture.shape[:2])
+    picture = _checked_start(start, schedule, loaded)
     if seed is None:
         seed = int.from_bytes(os.urandom(4), "little")
     spec = RunSpec(
@@ -326,16 +318,12 @@ def dream_loop(
     from .loop import dream_loop as run_loop
     from .objectives import deepdream
     from .progress import ProgressBar
-    from .runtime import configure_tensorflow
 
     turn = Zoom(zoom, rotation)
     execution = execution or Execution()
-    configure_tensorflow(execution.precision)
-    loaded, own_labels = load(
-        model, input_range=input_range, input_mean=input_mean, tile_size=tile_size,
-        deterministic=deterministic,
-    )  # fmt: skip
-    chosen = loaded.layer(layer or loaded.default_layer())
+    loaded, chosen, own_labels = _model_and_layer(
+        model, layer, execution, input_range, input_mean, tile_size, deterministic
+    )
     objective = objective if objective is not None else deepdream()
     unit_ = None
     if objective.uses_classes:
@@ -343,8 +331,7 @@ def dream_loop(
             raise UserError(f"a loop develops one class: give `classes` of one, got {classes!r}")
         (unit_,) = resolve_classes(list(classes), chosen.units, _labels(labels, own_labels, chosen))
     schedule = _schedule(octaves, None, dream=True)
-    picture = None if start is None else _start_image(start)
-    check_smallest(schedule, (loaded.tile_size,) * 2 if picture is None else picture.shape[:2])
+    picture = _checked_start(start, schedule, loaded)
     spec = RunSpec(
         layer=chosen.name,
         schedule=schedule,
@@ -397,6 +384,26 @@ def _labels(labels, own: list[str] | None, layer) -> list[str] | None:
     else:
         names = [str(label) for label in labels]
     return labels_for(names, layer.rank, layer.units)
+
+
+def _model_and_layer(model, layer, execution, input_range, input_mean, tile_size, deterministic):
+    """The process's TensorFlow settings applied, the model loaded: it, the layer asked for (by
+    default the model's) and the model's own class names."""
+    from .runtime import configure_tensorflow
+
+    configure_tensorflow(execution.precision)
+    loaded, own_labels = load(
+        model, input_range=input_range, input_mean=input_mean, tile_size=tile_size,
+        deterministic=deterministic,
+    )  # fmt: skip
+    return loaded, loaded.layer(layer or loaded.default_layer()), own_labels
+
+
+def _checked_start(start, schedule: Schedule, loaded) -> np.ndarray | None:
+    """The start picture (None: noise), checked against the schedule's smallest octave."""
+    picture = None if start is None else _start_image(start)
+    check_smallest(schedule, (loaded.tile_size,) * 2 if picture is None else picture.shape[:2])
+    return picture
 
 
 def _schedule(octaves: list[dict] | None, background_color, dream: bool = False) -> Schedule:

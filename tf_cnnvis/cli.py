@@ -355,14 +355,9 @@ def _images_at_once(params) -> int:
     (no more than there are)."""
     if _dreaming() or FLAGS.frames is not None:
         return 1
-    if FLAGS.classes is None:
-        count = len(params.classes)
-    else:
-        count = 0
-        for part in FLAGS.classes.split(","):
-            low, _, high = part.strip().partition("-")
-            spans = low.isdecimal() and high.isdecimal() and len(low) + len(high) < 9
-            count += int(high) - int(low) + 1 if spans and int(high) >= int(low) else 1
+    from tf_cnnvis.labels import named_count
+
+    count = len(params.classes) if FLAGS.classes is None else named_count(FLAGS.classes)
     return max(1, min(FLAGS.batch_size, count))
 
 

@@ -64,6 +64,23 @@ def parse_classes(spec: str, units: int, labels: list[str] | None) -> tuple[int,
     return resolve_classes(items, units, labels)
 
 
+def named_count(spec: str) -> int:
+    """How many classes ``spec`` names, before the layer is known: a range counts its members,
+    anything else (an index, a name, ``all``) one.
+
+    Examples
+    --------
+    >>> named_count("1,5,goldfish,10-12")
+    6
+    """
+    count = 0
+    for part in spec.split(","):
+        low, _, high = part.strip().partition("-")
+        spans = low.isdecimal() and high.isdecimal() and len(low) + len(high) < 9
+        count += int(high) - int(low) + 1 if spans and int(high) >= int(low) else 1
+    return count
+
+
 def resolve_classes(
     items: list[int | str], units: int, labels: list[str] | None
 ) -> tuple[int, ...]:
