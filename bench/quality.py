@@ -218,7 +218,8 @@ def main() -> int:
                 cells.append(
                     f"{done['network'][:3]}/{done['mode']} {row['judge']['best_tile']:.2f}"
                 )
-        print(f"  {index:>4} {labels[index]:<28} {'  '.join(cells)}")
+        if cells:
+            print(f"  {index:>4} {labels[index]:<28} {'  '.join(cells)}")
     print("\nagainst issue 25's bounds:")
     for line in verdicts(results):
         print(f"  {line}")
