@@ -213,10 +213,10 @@ def test_a_model_is_found_by_name_in_the_models_folder_as_the_cli_finds_it(
 def test_natural_colours_steps_in_photos_colour_space_from_their_mean_colour(slim_graph_path):
     from tf_cnnvis.colour import PHOTO_MEAN_RGB, colourfulness
 
+    model, _ = tf_cnnvis.load(slim_graph_path, deterministic=True)  # loaded once for the three
+
     def picture(**kwargs):
-        (result,) = tf_cnnvis.visualize(
-            slim_graph_path, [1], octaves=TINY_OCTAVES, seed=3, deterministic=True, **kwargs
-        )
+        (result,) = tf_cnnvis.visualize(model, [1], octaves=TINY_OCTAVES, seed=3, **kwargs)
         return result
 
     natural, vivid = picture(natural_colors=True), picture()
