@@ -130,7 +130,7 @@ def test_the_fast_preset_runs_the_first_octave_at_the_start_size_and_filters_hal
     from tf_cnnvis.colour import PHOTO_MEAN_RGB, decorrelated_step
     from tf_cnnvis.filters import Bilateral, Clip
     from tf_cnnvis.schedule import ORIGINAL, Schedule, final_size, octave_sizes
-    from tf_cnnvis.settings import FAST_COLOUR_STRENGTH, AscentSettings, Execution, fast_preset
+    from tf_cnnvis.settings import NATURAL_STRENGTH, AscentSettings, Execution, fast_preset
 
     schedule, ascent, execution = fast_preset(ORIGINAL, AscentSettings(), Execution())
     assert [(o.scale, o.iter_n) for o in schedule.octaves] == [
@@ -141,7 +141,7 @@ def test_the_fast_preset_runs_the_first_octave_at_the_start_size_and_filters_hal
     assert ascent.step_filters == (Clip(), Bilateral(every=2))
     assert (ascent.step_size, execution.tile_grid) == (1.5, "cover")
     # Its steps in photos' colour space, from photos' mean colour instead of the teal.
-    assert ascent.step_colours == decorrelated_step(FAST_COLOUR_STRENGTH)
+    assert ascent.step_colours == decorrelated_step(NATURAL_STRENGTH)
     assert schedule.background_color == PHOTO_MEAN_RGB
     # Relative to what it is given: a bilateral filter of its own, a one-octave schedule, a
     # start colour and a colour matrix of the user's.

@@ -219,12 +219,11 @@ def natural_colours(schedule: Schedule, ascent: AscentSettings) -> tuple[Schedul
 
 
 # The quick-look preset, relative to the schedule's iterations, the step size and how often the
-# bilateral filter runs, and how far it damps colour in each step (docs/quality.md: --fast).
+# bilateral filter runs (docs/quality.md: --fast).
 FAST_ITERATIONS = 0.3
 FAST_COSTLIEST = 0.8
 FAST_STEP = 1.5
 FAST_BILATERAL_EVERY = 2
-FAST_COLOUR_STRENGTH = 0.5
 
 
 def fast_preset(
@@ -234,10 +233,9 @@ def fast_preset(
 
     - three tenths of the iterations, and of the costliest octave's (most steps times pixels)
       four fifths of that;
-    - each step 1.5 times as long, made in photos' decorrelated colour space
-      (:func:`tf_cnnvis.colour.decorrelated_step` at :data:`FAST_COLOUR_STRENGTH`, unless the
-      settings have a colour matrix already), from noise around photos' mean colour
-      (:func:`photo_start`): a short ascent from the original's teal stays teal;
+    - each step 1.5 times as long, in natural colours as :func:`natural_colours` draws them
+      (its colour matrix unless the settings have one already), from noise around photos' mean
+      colour (:func:`photo_start`): a short ascent from the original's teal stays teal;
     - the first octave's steps at the start size (one tile: 224 instead of 313 pixels on the
       original's schedule), its enlargement joined to the second's, so that the picture ends at
       about the same size (859 pixels instead of 858: sizes are rounded down once less);
@@ -259,9 +257,11 @@ def fast_preset(
     >>> ascent.step_filters
     (Clip(low=0.0, high=255.0), Bilateral(win_size=5, bins=10000, every=2))
     """
-    from .colour import decorrelated_step
     from .filters import Bilateral
 
+    schedule, coloured = natural_colours(schedule, ascent)
+    if ascent.step_colours is None:
+        ascent = coloured
     octaves = schedule.octaves
     if len(octaves) > 1:
         first, second, *rest = octaves
@@ -281,14 +281,8 @@ def fast_preset(
         replace(f, every=f.every * FAST_BILATERAL_EVERY) if isinstance(f, Bilateral) else f
         for f in ascent.step_filters
     )
-    colours = ascent.step_colours or decorrelated_step(FAST_COLOUR_STRENGTH)
     return (
-        replace(photo_start(schedule), octaves=tuple(octaves)),
-        replace(
-            ascent,
-            step_size=ascent.step_size * FAST_STEP,
-            step_filters=filters,
-            step_colours=colours,
-        ),
+        replace(schedule, octaves=tuple(octaves)),
+        replace(ascent, step_size=ascent.step_size * FAST_STEP, step_filters=filters),
         replace(execution, tile_grid="cover"),
     )
