@@ -122,6 +122,45 @@ def test_an_octave_filters_every_other_step_counted_from_its_last(slim_model):
     assert np.abs(early - at_once).mean() > 0.1
 
 
+def test_momentum_carries_each_direction_into_the_next_step_across_calls(slim_model):
+    from tf_cnnvis.ascent import TiledAscent, direction, take_step
+    from tf_cnnvis.filters import Clip
+    from tf_cnnvis.settings import AscentSettings
+
+    layer = slim_model.layer("softmax2_pre_activation")
+    bound = bind(unit(), None, layer)
+    settings = AscentSettings(step_filters=(Clip(),), momentum=0.5, step_size=0.75)
+    moving = TiledAscent(bound, 224, settings)
+    images, shifts, sigmas = three_steps(seed=5)
+    at_once = moving.octave(images, [1, 2], shifts, sigmas)
+    # By hand: each direction is the normalised gradient plus half the one before.
+    want, previous = images, None
+    for shift, sigma in zip(shifts, sigmas, strict=True):
+        grad = moving.gradient(want, [1, 2], shift)
+        previous = direction(grad, settings, previous)
+        want = take_step(want, previous, sigma, settings)
+    np.testing.assert_allclose(at_once.images.numpy(), want.numpy(), atol=1e-3)
+    np.testing.assert_allclose(at_once.velocity.numpy(), previous.numpy(), atol=1e-3)
+    # Calls in a row, each handed the last one's direction, are the octave in one call.
+    first = moving.octave(images, [1, 2], shifts[:2], sigmas[:2], steps_left=[2, 1])
+    rest = moving.octave(first.images, [1, 2], shifts[2:], sigmas[2:], [0], first.velocity)
+    np.testing.assert_array_equal(rest.images.numpy(), at_once.images.numpy())
+    # Without it the third step starts afresh, and the picture differs.
+    afresh = moving.octave(first.images, [1, 2], shifts[2:], sigmas[2:], [0])
+    assert np.abs(afresh.images.numpy() - at_once.images.numpy()).mean() > 0.1
+    # No momentum, nothing carried.
+    assert class_ascent(layer).octave(images, [1, 2], shifts[:1], sigmas[:1]).velocity is None
+
+
+def test_momentum_must_lie_in_zero_to_below_one():
+    from tf_cnnvis.errors import UserError
+    from tf_cnnvis.settings import AscentSettings
+
+    for bad in (1.0, -0.1, float("nan"), True, "0.5"):
+        with pytest.raises(UserError, match="`momentum`"):
+            AscentSettings(momentum=bad)
+
+
 def test_octave_runs_again_without_grappler_errors():
     # On the full-width graph, Grappler's arithmetic optimiser rewrites the loop's gradient sums
     # into temporary variables that clash on the second call ("AlreadyExistsError ...

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import tensorflow as tf
 
@@ -11,6 +13,22 @@ from .settings import AscentSettings, Execution
 from .tiling import TilePlan, plan_tiles
 
 
+def direction(
+    grad: tf.Tensor, settings: AscentSettings, previous: tf.Tensor | None = None
+) -> tf.Tensor:
+    """The direction a step takes from its gradient (before ``settings.step_size``): the
+    gradient normalised with the Laplacian pyramid, its colours mixed by
+    ``settings.step_colours`` if given, plus ``settings.momentum`` times the ``previous`` step's
+    direction if given (heavy-ball momentum: what the rolls agree on from step to step adds up,
+    what they disagree on cancels out)."""
+    step = laplacian_normalize(grad, settings.pyramid_levels)
+    if settings.step_colours is not None:
+        step = tf.tensordot(step, tf.constant(settings.step_colours, tf.float32), 1)
+    if previous is not None and settings.momentum:
+        step = step + settings.momentum * previous
+    return step
+
+
 def ascend(
     images: tf.Tensor,
     grad: tf.Tensor,
@@ -18,16 +36,23 @@ def ascend(
     settings: AscentSettings,
     steps_left: int | tf.Tensor = 0,
 ) -> tf.Tensor:
-    """What a step does with its gradient: normalise it with the Laplacian pyramid, mix its
-    colours by ``settings.step_colours`` if given, add it (times ``settings.step_size``) to the
-    images, then apply ``settings.step_filters`` in order
-    (by default: clip, bilateral filter with ``sigma``).
+    """What a step does with its gradient: :func:`direction` (without momentum), then
+    :func:`take_step`."""
+    return take_step(images, direction(grad, settings), sigma, settings, steps_left)
+
+
+def take_step(
+    images: tf.Tensor,
+    step: tf.Tensor,
+    sigma: float | tf.Tensor,
+    settings: AscentSettings,
+    steps_left: int | tf.Tensor = 0,
+) -> tf.Tensor:
+    """Add ``step`` (times ``settings.step_size``) to the images, then apply
+    ``settings.step_filters`` in order (by default: clip, bilateral filter with ``sigma``).
 
     A filter with an ``every`` of k runs only where ``steps_left`` (the steps of the octave after
     this one) is a multiple of k: on every k-th step, the octave's last among them."""
-    step = laplacian_normalize(grad, settings.pyramid_levels)
-    if settings.step_colours is not None:
-        step = tf.tensordot(step, tf.constant(settings.step_colours, tf.float32), 1)
     if settings.step_size != 1:
         step = step * settings.step_size
     images = images + step
@@ -194,27 +219,30 @@ class TiledAscent:
         shifts: tf.Tensor,
         sigmas: tf.Tensor,
         steps_left: tf.Tensor,
-    ) -> tuple[tf.Tensor, tf.Tensor]:
+        velocity: tf.Tensor,
+    ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         steps = tf.shape(shifts)[0]
         objectives = tf.TensorArray(tf.float32, size=steps, element_shape=[None])
+        moving = bool(self.settings.momentum)
 
-        def body(i, images, objectives):
-            images, objective = self._step_fn(
-                images, targets, plan, shifts[i], sigmas[i], steps_left[i]
-            )
+        def body(i, images, objectives, velocity):
+            grad, objective = self._tiled_gradient(images, targets, plan, shifts[i])
+            step = direction(grad, self.settings, velocity if moving else None)
+            images = take_step(images, step, sigmas[i], self.settings, steps_left[i])
             return (
                 i + 1,
                 tf.ensure_shape(images, [None, None, None, 3]),
                 objectives.write(i, objective),
+                tf.ensure_shape(step, [None, None, None, 3]) if moving else velocity,
             )
 
-        _, images, objectives = tf.while_loop(
+        _, images, objectives, velocity = tf.while_loop(
             lambda i, *_: i < steps,
             body,
-            (tf.constant(0), images, objectives),
+            (tf.constant(0), images, objectives, velocity),
             parallel_iterations=1,
         )
-        return images, objectives.stack()
+        return images, objectives.stack(), velocity
 
     def gradient(self, images, targets, shift=(0, 0)) -> tf.Tensor:
         """The raw tiled gradient of a batch rolled by ``shift``, rolled back (no normalisation);
@@ -244,22 +272,24 @@ class TiledAscent:
         shift = _per_image(shift, images.shape[0])
         return fn(images, targets, plan, shift, tf.constant(sigma, tf.float32))[0]
 
-    def octave(
-        self, images, targets, shifts, sigmas, steps_left=None
-    ) -> tuple[tf.Tensor, tf.Tensor]:
+    def octave(self, images, targets, shifts, sigmas, steps_left=None, velocity=None) -> Steps:
         """All steps of an octave in one compiled call: step ``i`` rolls by ``shifts[i]`` (one
         (dy, dx) for all images, or one per image: [steps, 2] or [steps, batch, 2]) and filters
         with ``sigmas[i]``; nothing returns to Python between steps.
 
-        ``steps_left[i]`` is how many steps of the octave follow step ``i`` (see :func:`ascend`);
-        by default the call is the whole octave.
+        ``steps_left[i]`` is how many steps of the octave follow step ``i`` (see
+        :func:`take_step`); by default the call is the whole octave. With momentum
+        (``settings.momentum``), ``velocity`` is the last direction of the call before in the
+        same octave (None: the octave's first call).
 
-        Returns the images and the objective of every step [steps, batch]: each image's target
-        logit (or channel mean) averaged over its tiles, before that step's update."""
+        Returns the images; the objective of every step [steps, batch], each image's target
+        logit (or channel mean) averaged over its tiles, before that step's update; and, with
+        momentum, the last step's direction for the next call (else None)."""
         specs = (
             tf.TensorSpec([None, None, 2], tf.int32),
             tf.TensorSpec([None], tf.float32),
             tf.TensorSpec([None], tf.int32),
+            tf.TensorSpec([None, None, None, 3], tf.float32),
         )
         fn = self._compiled("octave", self._octave_fn, *specs)
         images, targets, plan = self._inputs(images, targets)
@@ -267,7 +297,22 @@ class TiledAscent:
         if steps_left is None:
             steps_left = np.arange(len(shifts))[::-1]
         sigmas = tf.constant(sigmas, tf.float32)
-        return fn(images, targets, plan, shifts, sigmas, tf.constant(steps_left, tf.int32))
+        moving = bool(self.settings.momentum)
+        if velocity is None:
+            # Without momentum nothing is carried: an empty stand-in keeps one signature.
+            velocity = tf.zeros_like(images) if moving else tf.zeros([0, 0, 0, 3])
+        images, objectives, velocity = fn(
+            images, targets, plan, shifts, sigmas, tf.constant(steps_left, tf.int32), velocity
+        )
+        return Steps(images, objectives, velocity if moving else None)
+
+
+class Steps(NamedTuple):
+    """What :meth:`TiledAscent.octave` returns."""
+
+    images: tf.Tensor
+    objectives: tf.Tensor
+    velocity: tf.Tensor | None
 
 
 def _per_image(shift, batch: int) -> tf.Tensor:

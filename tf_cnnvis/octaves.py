@@ -154,10 +154,11 @@ def render_together(
                     f"octave {index} ({size[0]} x {size[1]} pixels) is too small for layer "
                     f"{ascent.layer.name}: its steps are skipped"
                 )
+            velocity = None
             for first in range(0, octave.iter_n if per_step else 0, chunk):
                 steps = slice(first, first + chunk)
-                images, objectives = ascent.octave(
-                    images, targets, shifts[steps], sigmas[steps], steps_left[steps]
+                images, objectives, velocity = ascent.octave(
+                    images, targets, shifts[steps], sigmas[steps], steps_left[steps], velocity
                 )
                 images, objectives = images.numpy(), objectives.numpy()
                 for observer in observers:

@@ -408,6 +408,7 @@ def run_record(spec, model, layer: Layer, classes, model_path, kind: str) -> dic
             "step_size": spec.ascent.step_size,
             # Only where set, so that the records of earlier runs, which lack it, still match.
             **({"step_colours": spec.ascent.step_colours} if spec.ascent.step_colours else {}),
+            **({"momentum": spec.ascent.momentum} if spec.ascent.momentum else {}),
         },
         "execution": asdict(spec.execution),
         "versions": {

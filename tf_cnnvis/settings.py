@@ -80,6 +80,10 @@ class AscentSettings:
         A matrix each step's RGB is multiplied by before it is added (``step @ step_colours``):
         :func:`tf_cnnvis.colour.decorrelated_step` makes the steps in photos' decorrelated
         colour space (``--natural_colors``). None, the original's, leaves steps as they are.
+    momentum : float
+        Each step's direction adds this much of the one before it in the octave (heavy-ball
+        momentum, 0 to below 1; its steady steps are ``step_size / (1 - momentum)`` long);
+        the original's is 0.
 
     Examples
     --------
@@ -93,6 +97,7 @@ class AscentSettings:
     pyramid_levels: int = 4
     step_size: float = 1.0
     step_colours: tuple[tuple[float, float, float], ...] | None = None
+    momentum: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "step_filters", _filters("step_filters", self.step_filters))
@@ -110,6 +115,11 @@ class AscentSettings:
             raise UserError(f"`step_size` must be finite and > 0, got {step!r}")
         if self.step_colours is not None:
             object.__setattr__(self, "step_colours", _matrix("step_colours", self.step_colours))
+        momentum = self.momentum
+        if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real):
+            raise UserError(f"`momentum` must be a number, got {momentum!r}")
+        if not (math.isfinite(momentum) and 0 <= momentum < 1):
+            raise UserError(f"`momentum` must be at least 0 and below 1, got {momentum!r}")
 
 
 # A step of DeepDream on a photo: half the class pictures' step, so that the photo stays under
