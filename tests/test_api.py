@@ -223,6 +223,7 @@ def test_natural_colours_steps_in_photos_colour_space_from_their_mean_colour(sli
     assert natural.run["params"]["background_color"] == PHOTO_MEAN_RGB
     assert len(natural.run["ascent"]["step_colours"]) == 3
     assert "step_colours" not in vivid.run["ascent"]
+    assert "momentum" not in natural.run["ascent"]  # the --fast preset's alone
     # From photos' grey with colour damped, not from the original's teal.
     assert colourfulness(natural.image) < colourfulness(vivid.image) / 2
     # A start colour of the caller's own is kept.

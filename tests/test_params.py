@@ -139,15 +139,19 @@ def test_the_fast_preset_runs_the_first_octave_at_the_start_size_and_filters_hal
     assert octave_sizes(schedule, (224, 224))[0] == (224, 224)
     assert final_size(schedule, (224, 224)) == (859, 859)  # 858 without --fast
     assert ascent.step_filters == (Clip(), Bilateral(every=2))
-    assert (ascent.step_size, execution.tile_grid) == (1.5, "cover")
+    # Steps of 0.3 with momentum 0.8: a steady direction moves 0.3 / (1 - 0.8) = 1.5 per step.
+    assert (ascent.step_size, ascent.momentum, execution.tile_grid) == (0.3, 0.8, "cover")
     # Its steps in photos' colour space, from photos' mean colour instead of the teal.
     assert ascent.step_colours == decorrelated_step(NATURAL_STRENGTH)
     assert schedule.background_color == PHOTO_MEAN_RGB
     # Relative to what it is given: a bilateral filter of its own, a one-octave schedule, a
     # start colour and a colour matrix of the user's.
     alone = Schedule((Octave(1.4, 10, 0.44, 0.304),), (200.0, 10.0, 10.0))
-    mine = AscentSettings(step_filters=(Bilateral(win_size=3, every=3),), step_colours=np.eye(3))
+    mine = AscentSettings(
+        step_filters=(Bilateral(win_size=3, every=3),), step_colours=np.eye(3), momentum=0.2
+    )
     schedule, ascent, _ = fast_preset(alone, mine, Execution())
+    assert ascent.momentum == 0.2
     assert schedule.octaves == (Octave(1.4, 2, 0.44, 0.304),)
     assert schedule.background_color == (200.0, 10.0, 10.0)
     assert ascent.step_filters == (Bilateral(win_size=3, every=6),)

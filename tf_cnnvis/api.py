@@ -175,8 +175,8 @@ def visualize(
     start : array [h, w, 3], optional
         A picture (0-255 scale) to start from instead of noise, DeepDream style.
     fast : bool
-        The quick-look preset: three tenths of the iterations, each step 1.5 times as long and
-        in natural colours (relative to ``octaves`` and ``ascent``), on a coarser tile grid
+        The quick-look preset: three tenths of the iterations, made with momentum and in
+        natural colours (relative to ``octaves`` and ``ascent``), on a coarser tile grid
         (:func:`tf_cnnvis.settings.fast_preset`).
     natural_colors : bool
         Colours like photos': each step made in photos' decorrelated colour space, from noise

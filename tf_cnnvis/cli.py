@@ -215,7 +215,7 @@ flags.DEFINE_boolean(
     "fast",
     False,
     "Preset for quick looks: three tenths of the iterations of params.py (four fifths of that "
-    "in the costliest octave), each step 1.5 times as long and in natural colours as with "
+    "in the costliest octave), made with momentum and in natural colours as with "
     "--natural_colors, the first octave at the start size, the bilateral filter on every other "
     "step, and the fewest whole tiles that cover the image instead of the original's "
     "half-overlapping grid (over 5x faster; docs/quality.md).",
