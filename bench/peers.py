@@ -214,6 +214,7 @@ def main() -> int:
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     args = parser.parse_args()
     classes = [int(c) for c in args.classes.split(",")]
+    args.out = args.out.resolve()  # each method runs in its own folder as working directory
     if args.child:
         return child(args.child, classes, args.seed, args.out)
     for path in (DRAWER, JUDGE):
