@@ -36,6 +36,15 @@ def _whole(name: str, value: object, low: int) -> None:
         raise UserError(f"`{name}` must be a whole number of at least {low}, got {value!r}")
 
 
+def _number(name: str, value: object, within: Callable[[float], bool], bounds: str) -> None:
+    """Check that ``value`` is a real number (not a bool), finite and ``within`` its bounds,
+    which ``bounds`` states for the error."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise UserError(f"`{name}` must be a number, got {value!r}")
+    if not (math.isfinite(value) and within(value)):
+        raise UserError(f"`{name}` must be {bounds}, got {value!r}")
+
+
 def _filters(name: str, value: object) -> tuple[Callable, ...]:
     if not isinstance(value, (list, tuple)) or not all(callable(f) for f in value):
         raise UserError(f"`{name}` must be a list of filters (callables), got {value!r}")
@@ -102,24 +111,12 @@ class AscentSettings:
     def __post_init__(self) -> None:
         object.__setattr__(self, "step_filters", _filters("step_filters", self.step_filters))
         object.__setattr__(self, "octave_filters", _filters("octave_filters", self.octave_filters))
-        decay = self.l2_decay
-        if isinstance(decay, bool) or not isinstance(decay, numbers.Real):
-            raise UserError(f"`l2_decay` must be a number, got {decay!r}")
-        if not (math.isfinite(decay) and decay >= 0):
-            raise UserError(f"`l2_decay` must be finite and >= 0, got {decay!r}")
+        _number("l2_decay", self.l2_decay, lambda v: v >= 0, "finite and >= 0")
         _whole("pyramid_levels", self.pyramid_levels, 0)
-        step = self.step_size
-        if isinstance(step, bool) or not isinstance(step, numbers.Real):
-            raise UserError(f"`step_size` must be a number, got {step!r}")
-        if not (math.isfinite(step) and step > 0):
-            raise UserError(f"`step_size` must be finite and > 0, got {step!r}")
+        _number("step_size", self.step_size, lambda v: v > 0, "finite and > 0")
         if self.step_colours is not None:
             object.__setattr__(self, "step_colours", _matrix("step_colours", self.step_colours))
-        momentum = self.momentum
-        if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real):
-            raise UserError(f"`momentum` must be a number, got {momentum!r}")
-        if not (math.isfinite(momentum) and 0 <= momentum < 1):
-            raise UserError(f"`momentum` must be at least 0 and below 1, got {momentum!r}")
+        _number("momentum", self.momentum, lambda v: 0 <= v < 1, "at least 0 and below 1")
 
 
 # A step of DeepDream on a photo: half the class pictures' step, so that the photo stays under
