@@ -207,9 +207,13 @@ class TiledAscent:
         shifts: tf.Tensor,
         sigma: tf.Tensor,
         steps_left: tf.Tensor | int = 0,
-    ) -> tuple[tf.Tensor, tf.Tensor]:
+        previous: tf.Tensor | None = None,
+    ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        """One step: the images after it, their objective before it, and the step's direction
+        (for momentum, ``previous`` is the step before's)."""
         grad, objective = self._tiled_gradient(images, targets, plan, shifts)
-        return ascend(images, grad, sigma, self.settings, steps_left), objective
+        step = direction(grad, self.settings, previous)
+        return take_step(images, step, sigma, self.settings, steps_left), objective, step
 
     def _octave_fn(
         self,
@@ -226,9 +230,10 @@ class TiledAscent:
         moving = bool(self.settings.momentum)
 
         def body(i, images, objectives, velocity):
-            grad, objective = self._tiled_gradient(images, targets, plan, shifts[i])
-            step = direction(grad, self.settings, velocity if moving else None)
-            images = take_step(images, step, sigmas[i], self.settings, steps_left[i])
+            images, objective, step = self._step_fn(
+                images, targets, plan, shifts[i], sigmas[i], steps_left[i],
+                velocity if moving else None,
+            )  # fmt: skip
             return (
                 i + 1,
                 tf.ensure_shape(images, [None, None, None, 3]),
